@@ -103,7 +103,7 @@ if [ -f build/release/build.ninja ] && command -v valgrind >/dev/null; then
         --wrapper "valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect" \
         >build/valgrind-test.txt 2>&1
     grep -E '(FAIL|TIMEOUT|ERROR) ' build/valgrind-test.txt | head -n 20 || true
-    count_log valgrind build/release/meson-logs/valgrind.json
+    count_log valgrind build/release/meson-logs/valgrind-valgrind.json
 else
     phase_fail "valgrind"
 fi

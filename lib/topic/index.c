@@ -1,0 +1,1026 @@
+/* Subscription index: every filter, exact or wildcard, lives in ONE open-addressing hash table
+ * keyed by (shape, literal levels). A shape is the wildcard pattern of a filter: its level
+ * count, which levels are '+', whether it ends in '#'. Matching a topic probes the table once
+ * per distinct shape that can apply to the topic's level count; see docs/design/topic.md.
+ * SPDX-License-Identifier: MIT */
+#include "topic_internal.h"
+
+/* ---- records -------------------------------------------------------------------------------- */
+
+/* One subscription (16 bytes): who, its identifier, its options and where it sits in its
+ * owner's list (so either side can be removed in O(1)). */
+typedef struct sub_rec {
+    mqws_topic_subscriber *owner;
+    uint32_t id;
+    uint32_t opos_opts; /* bits 0..23: position in owner->ent; 24..31: options */
+} sub_rec;
+
+#define OPOS_MASK 0x00FFFFFFu
+#define OPT_SHIFT 24
+#define OPT_QOS   0x03u
+#define OPT_NL    0x04u
+#define OPT_RAP   0x08u
+#define OPT_RH(o) (((o) >> 4) & 0x03u)
+
+/* Subscriber list of a filter with more than one subscriber, or of any shared group. */
+typedef struct vec_hdr {
+    uint32_t n, cap;
+    uint32_t rr;     /* round-robin cursor (shared groups) */
+    uint32_t sticky; /* sticky member, UINT32_MAX = none */
+} vec_hdr;
+#define VEC_ITEMS(v) ((sub_rec *)(void *)((v) + 1))
+
+/* A filter entry (24 bytes + text), allocated from the slab. Most filters have exactly one
+ * subscriber, which is stored inline. */
+typedef struct fent {
+    uint16_t len;   /* filter bytes */
+    uint16_t shape; /* shape id */
+    uint16_t glen;  /* ShareName bytes, 0 for a plain filter */
+    uint16_t flags; /* FENT_VEC: subscribers in u.vec */
+    union {
+        sub_rec one;
+        vec_hdr *vec;
+    } u;
+    uint8_t text[]; /* filter, then ShareName */
+} fent;
+#define FENT_VEC 1u
+
+/* A subscriber's list entry: which filter entry, and the position in its subscriber list. */
+typedef struct own_ent {
+    uint32_t fh;
+    uint32_t fpos;
+} own_ent;
+
+struct mqws_topic_subscriber {
+    void *user;
+    own_ent *ent;
+    uint32_t n, cap;
+    uint32_t mark_epoch, mark_slot; /* aggregation without allocation */
+    mqws_topic_subscriber *prev, *next;
+};
+
+typedef struct shape {
+    uint64_t plus; /* bit i set: level i is '+' */
+    uint64_t seed; /* key hash start for this shape */
+    uint32_t refs; /* filter entries using it; 0 = free id */
+    uint16_t nlev; /* levels, not counting a final '#' */
+    uint8_t tail;  /* ends with '#' */
+    uint8_t wild0; /* first level is a wildcard: never matches '$' topics [MQTT-4.7.2-1] */
+} shape;
+
+typedef struct slot {
+    uint32_t hash;
+    uint32_t fh; /* 0 = empty */
+} slot;
+
+/* Slab: fents are carved from 64 KiB chunks and named by 32-bit handles
+ * (chunk << 13 | offset / 8), so a table slot is 8 bytes. Entries above SMALL_MAX get a
+ * dedicated chunk. */
+#define CHUNK_SIZE  65536u
+#define OFF_BITS    13u
+#define SMALL_MAX   1024u
+#define NCLASS      (SMALL_MAX / 8u + 1u)
+#define MAX_CHUNKS  (1u << (32u - OFF_BITS))
+#define NO_POS      0xFFFFFFFFu
+#define SHARE_PLEN  7u /* "$share/" */
+#define MAX_SUBS_ID 268435455u
+
+typedef struct chunk {
+    uint8_t *base;
+    size_t size; /* 0 = free chunk index */
+} chunk;
+
+struct mqws_topic_index {
+    const mqws_allocator *a;
+    mqws_topic_index_config cfg;
+    uint64_t bytes;
+    /* slab */
+    chunk *chunks;
+    uint32_t nchunks, chunks_cap;
+    uint32_t bump_chunk, bump_off;
+    uint32_t free_head[NCLASS];
+    /* table */
+    slot *tab;
+    uint32_t tab_cap, tab_count;
+    /* shapes */
+    shape *shapes;
+    uint16_t *active;
+    uint32_t nshapes, shapes_cap, nactive;
+    /* subscribers */
+    mqws_topic_subscriber *subs_head;
+    uint64_t nsubscribers, nsubscriptions, ngroups;
+    uint32_t epoch;
+    uint64_t rng;
+};
+
+/* ---- allocation with accounting ------------------------------------------------------------- */
+
+static void *ialloc(mqws_topic_index *x, size_t n) {
+    void *p = mqws__alloc(x->a, n);
+    if (p)
+        x->bytes += n;
+    return p;
+}
+static void *irealloc(mqws_topic_index *x, void *p, size_t o, size_t n) {
+    void *q = p ? mqws__realloc(x->a, p, o, n) : mqws__alloc(x->a, n);
+    if (q)
+        x->bytes = x->bytes - o + n;
+    return q;
+}
+static void ifree(mqws_topic_index *x, void *p, size_t n) {
+    if (p) {
+        mqws__free(x->a, p, n);
+        x->bytes -= n;
+    }
+}
+
+/* ---- slab ----------------------------------------------------------------------------------- */
+
+MQWS_INLINE fent *F(const mqws_topic_index *x, uint32_t h) {
+    return (fent *)(void *)(x->chunks[h >> OFF_BITS].base +
+                            ((size_t)(h & ((1u << OFF_BITS) - 1)) << 3));
+}
+
+static size_t fent_size(size_t textlen) { return (sizeof(fent) + textlen + 7u) & ~(size_t)7u; }
+
+static int chunk_slot(mqws_topic_index *x, uint32_t *out) {
+    for (uint32_t i = 1; i < x->nchunks; i++) { /* reuse a freed dedicated chunk index */
+        if (x->chunks[i].size == 0) {
+            *out = i;
+            return MQWS_OK;
+        }
+    }
+    if (x->nchunks >= x->chunks_cap) {
+        if (x->chunks_cap >= MAX_CHUNKS)
+            return MQWS_ELIMIT;
+        uint32_t nc = x->chunks_cap ? x->chunks_cap * 2 : 16;
+        chunk *c = irealloc(x, x->chunks, x->chunks_cap * sizeof(chunk), nc * sizeof(chunk));
+        if (!c)
+            return MQWS_ENOMEM;
+        x->chunks = c;
+        x->chunks_cap = nc;
+    }
+    x->chunks[x->nchunks].size = 0;
+    x->chunks[x->nchunks].base = NULL;
+    *out = x->nchunks++;
+    return MQWS_OK;
+}
+
+static int slab_alloc(mqws_topic_index *x, size_t sz, uint32_t *h) {
+    if (sz > SMALL_MAX) {
+        uint32_t ci;
+        int rc = chunk_slot(x, &ci);
+        if (rc)
+            return rc;
+        uint8_t *p = ialloc(x, sz);
+        if (!p)
+            return MQWS_ENOMEM;
+        x->chunks[ci].base = p;
+        x->chunks[ci].size = sz;
+        *h = ci << OFF_BITS;
+        return MQWS_OK;
+    }
+    uint32_t cls = (uint32_t)(sz >> 3);
+    if (x->free_head[cls]) {
+        *h = x->free_head[cls];
+        memcpy(&x->free_head[cls], F(x, *h), sizeof(uint32_t));
+        return MQWS_OK;
+    }
+    if (x->bump_chunk == 0 || x->bump_off + sz > CHUNK_SIZE) {
+        uint32_t ci;
+        int rc = chunk_slot(x, &ci);
+        if (rc)
+            return rc;
+        uint8_t *p = ialloc(x, CHUNK_SIZE);
+        if (!p)
+            return MQWS_ENOMEM;
+        x->chunks[ci].base = p;
+        x->chunks[ci].size = CHUNK_SIZE;
+        x->bump_chunk = ci;
+        x->bump_off = 0;
+    }
+    *h = (x->bump_chunk << OFF_BITS) | (x->bump_off >> 3);
+    x->bump_off += (uint32_t)sz;
+    return MQWS_OK;
+}
+
+static void slab_free(mqws_topic_index *x, uint32_t h, size_t sz) {
+    if (sz > SMALL_MAX) {
+        chunk *c = &x->chunks[h >> OFF_BITS];
+        ifree(x, c->base, c->size);
+        c->base = NULL;
+        c->size = 0;
+        return;
+    }
+    uint32_t cls = (uint32_t)(sz >> 3);
+    memcpy(F(x, h), &x->free_head[cls], sizeof(uint32_t));
+    x->free_head[cls] = h;
+}
+
+/* ---- filters: levels, shape, key ------------------------------------------------------------ */
+
+typedef struct parsed {
+    shape sh;
+    uint64_t lh[MQWS_TOPIC_MAX_LEVELS];
+} parsed;
+
+/* Split a validated filter into its shape and the hashes of its literal levels. */
+static void parse_filter(const mqws_topic_index *x, const uint8_t *s, size_t len, parsed *p) {
+    memset(&p->sh, 0, sizeof p->sh);
+    uint32_t lev = 0;
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && s[i] != '/')
+            continue;
+        size_t n = i - start;
+        if (n == 1 && s[start] == '#') {
+            p->sh.tail = 1;
+        } else {
+            if (n == 1 && s[start] == '+')
+                p->sh.plus |= 1ull << lev;
+            else
+                p->lh[lev] = mqws__topic_hash_bytes(s + start, n, x->cfg.seed);
+            lev++;
+        }
+        start = i + 1;
+    }
+    p->sh.nlev = (uint16_t)lev;
+    p->sh.wild0 = (uint8_t)(s[0] == '+' || s[0] == '#');
+}
+
+static uint32_t shape_key(const shape *sh, const uint64_t *lh) {
+    uint64_t k = sh->seed;
+    for (uint32_t i = 0; i < sh->nlev; i++)
+        if (!(sh->plus >> i & 1u))
+            k = mqws__topic_combine(k, lh[i]);
+    return (uint32_t)mqws__topic_mix(k);
+}
+
+static uint64_t shape_seed(const mqws_topic_index *x, uint32_t id) {
+    return mqws__topic_mix(x->cfg.seed ^ ((uint64_t)(id + 1) * MQWS__K1));
+}
+
+static int shape_find(const mqws_topic_index *x, const shape *sh) {
+    for (uint32_t i = 0; i < x->nactive; i++) {
+        const shape *s = &x->shapes[x->active[i]];
+        if (s->plus == sh->plus && s->nlev == sh->nlev && s->tail == sh->tail)
+            return x->active[i];
+    }
+    return -1;
+}
+
+/* Make room for one more shape; returns its future id in *id without committing. */
+static int shape_reserve(mqws_topic_index *x, uint32_t *id) {
+    for (uint32_t i = 0; i < x->nshapes; i++) {
+        if (x->shapes[i].refs == 0) {
+            *id = i;
+            return MQWS_OK;
+        }
+    }
+    if (x->nshapes >= x->cfg.max_shapes)
+        return MQWS_ELIMIT;
+    if (x->nshapes == x->shapes_cap) {
+        uint32_t nc = x->shapes_cap ? x->shapes_cap * 2 : 8;
+        if (nc > 65535u)
+            nc = 65535u;
+        /* Both arrays or neither: allocate the new pair, then move. */
+        shape *s = ialloc(x, nc * sizeof(shape));
+        if (!s)
+            return MQWS_ENOMEM;
+        uint16_t *a = ialloc(x, nc * sizeof(uint16_t));
+        if (!a) {
+            ifree(x, s, nc * sizeof(shape));
+            return MQWS_ENOMEM;
+        }
+        if (x->shapes_cap) {
+            memcpy(s, x->shapes, x->shapes_cap * sizeof(shape));
+            memcpy(a, x->active, x->shapes_cap * sizeof(uint16_t));
+        }
+        ifree(x, x->shapes, x->shapes_cap * sizeof(shape));
+        ifree(x, x->active, x->shapes_cap * sizeof(uint16_t));
+        x->shapes = s;
+        x->active = a;
+        x->shapes_cap = nc;
+    }
+    x->shapes[x->nshapes].refs = 0;
+    *id = x->nshapes++;
+    return MQWS_OK;
+}
+
+/* ---- table ---------------------------------------------------------------------------------- */
+
+/* Table size is any integer; the home slot is (hash * cap) >> 32, so the table can grow by
+ * 1.5x instead of 2x (8 bytes per slot, load 0.53..0.8). */
+MQWS_INLINE uint32_t home_of(uint32_t hash, uint32_t cap) {
+    return (uint32_t)(((uint64_t)hash * cap) >> 32);
+}
+
+static void tab_put(slot *tab, uint32_t cap, uint32_t hash, uint32_t fh) {
+    uint32_t i = home_of(hash, cap);
+    while (tab[i].fh)
+        i = i + 1 == cap ? 0 : i + 1;
+    tab[i].hash = hash;
+    tab[i].fh = fh;
+}
+
+static int tab_reserve(mqws_topic_index *x) {
+    if ((uint64_t)(x->tab_count + 1) * 5 <= (uint64_t)x->tab_cap * 4)
+        return MQWS_OK;
+    uint64_t nc64 = x->tab_cap ? (uint64_t)x->tab_cap + x->tab_cap / 2 : 16;
+    if (nc64 > 0xFFFFFFF0u)
+        return MQWS_ELIMIT;
+    uint32_t nc = (uint32_t)nc64;
+    slot *t = ialloc(x, nc * sizeof(slot));
+    if (!t)
+        return MQWS_ENOMEM;
+    memset(t, 0, nc * sizeof(slot));
+    for (uint32_t i = 0; i < x->tab_cap; i++)
+        if (x->tab[i].fh)
+            tab_put(t, nc, x->tab[i].hash, x->tab[i].fh);
+    ifree(x, x->tab, x->tab_cap * sizeof(slot));
+    x->tab = t;
+    x->tab_cap = nc;
+    return MQWS_OK;
+}
+
+static void tab_del(mqws_topic_index *x, uint32_t i) {
+    uint32_t cap = x->tab_cap;
+    uint32_t j = i;
+    for (;;) {
+        j = j + 1 == cap ? 0 : j + 1;
+        if (!x->tab[j].fh)
+            break;
+        uint32_t h = home_of(x->tab[j].hash, cap);
+        /* Move j back to the hole at i unless its home lies cyclically in (i, j]. */
+        uint32_t dist_home = j >= h ? j - h : j + cap - h;
+        uint32_t dist_hole = j >= i ? j - i : j + cap - i;
+        if (dist_home >= dist_hole) {
+            x->tab[i] = x->tab[j];
+            i = j;
+        }
+    }
+    x->tab[i].fh = 0;
+    x->tab[i].hash = 0;
+    x->tab_count--;
+}
+
+static int fent_is(const fent *f, uint32_t sid, mqws_view filter, mqws_view group) {
+    return f->shape == sid && f->len == filter.len && f->glen == group.len &&
+           memcmp(f->text, filter.ptr, filter.len) == 0 &&
+           (group.len == 0 || memcmp(f->text + f->len, group.ptr, group.len) == 0);
+}
+
+/* The slot holding (filter, group) of shape sid with key `hash`, or NO_POS. */
+static uint32_t tab_find(const mqws_topic_index *x, uint32_t hash, uint32_t sid, mqws_view filter,
+                         mqws_view group) {
+    if (!x->tab_cap)
+        return NO_POS;
+    uint32_t i = home_of(hash, x->tab_cap);
+    while (x->tab[i].fh) {
+        if (x->tab[i].hash == hash && fent_is(F(x, x->tab[i].fh), sid, filter, group))
+            return i;
+        i = i + 1 == x->tab_cap ? 0 : i + 1;
+    }
+    return NO_POS;
+}
+
+/* ---- subscriber records --------------------------------------------------------------------- */
+
+MQWS_INLINE sub_rec *rec_at(const mqws_topic_index *x, uint32_t fh, uint32_t fpos) {
+    fent *f = F(x, fh);
+    return (f->flags & FENT_VEC) ? &VEC_ITEMS(f->u.vec)[fpos] : &f->u.one;
+}
+MQWS_INLINE uint32_t fent_n(const fent *f) { return (f->flags & FENT_VEC) ? f->u.vec->n : 1u; }
+MQWS_INLINE sub_rec *fent_items(fent *f) {
+    return (f->flags & FENT_VEC) ? VEC_ITEMS(f->u.vec) : &f->u.one;
+}
+static size_t vec_bytes(uint32_t cap) { return sizeof(vec_hdr) + (size_t)cap * sizeof(sub_rec); }
+
+/* Position of `owner`'s record in filter entry fh, or NO_POS; scans the shorter of the two
+ * lists, so both broadcast filters and subscribers with many filters stay cheap. */
+static uint32_t find_rec(const mqws_topic_index *x, uint32_t fh, const mqws_topic_subscriber *o) {
+    fent *f = F(x, fh);
+    uint32_t n = fent_n(f);
+    if (n <= o->n) {
+        sub_rec *it = fent_items(f);
+        for (uint32_t i = 0; i < n; i++)
+            if (it[i].owner == o)
+                return i;
+        return NO_POS;
+    }
+    for (uint32_t i = 0; i < o->n; i++)
+        if (o->ent[i].fh == fh)
+            return o->ent[i].fpos;
+    return NO_POS;
+}
+
+static int owner_reserve(mqws_topic_index *x, mqws_topic_subscriber *o) {
+    if (o->n < o->cap)
+        return MQWS_OK;
+    uint32_t nc = o->cap < 4 ? 4 : o->cap + o->cap / 2;
+    own_ent *e = irealloc(x, o->ent, o->cap * sizeof(own_ent), nc * sizeof(own_ent));
+    if (!e)
+        return MQWS_ENOMEM;
+    o->ent = e;
+    o->cap = nc;
+    return MQWS_OK;
+}
+
+static uint8_t pack_opts(const mqws_topic_sub_options *opt) {
+    return (uint8_t)((opt->max_qos & 3u) | (opt->no_local ? OPT_NL : 0u) |
+                     (opt->retain_as_published ? OPT_RAP : 0u) |
+                     ((unsigned)(opt->retain_handling & 3u) << 4));
+}
+
+static void fent_delete(mqws_topic_index *x, uint32_t fh);
+
+/* Remove the record at fpos of filter entry fh from both lists. */
+static void remove_rec(mqws_topic_index *x, uint32_t fh, uint32_t fpos) {
+    fent *f = F(x, fh);
+    sub_rec *r = rec_at(x, fh, fpos);
+    mqws_topic_subscriber *o = r->owner;
+    uint32_t opos = r->opos_opts & OPOS_MASK;
+    /* owner side: swap the last entry into the hole */
+    uint32_t last = o->n - 1;
+    if (opos != last) {
+        own_ent mv = o->ent[last];
+        o->ent[opos] = mv;
+        sub_rec *mr = rec_at(x, mv.fh, mv.fpos);
+        mr->opos_opts = (mr->opos_opts & ~OPOS_MASK) | opos;
+    }
+    o->n--;
+    if (o->cap > 8 && o->n * 4 <= o->cap) {
+        uint32_t nc = o->cap / 2;
+        own_ent *e = irealloc(x, o->ent, o->cap * sizeof(own_ent), nc * sizeof(own_ent));
+        if (e) { /* shrinking is optional: on failure keep the larger block */
+            o->ent = e;
+            o->cap = nc;
+        }
+    }
+    x->nsubscriptions--;
+    /* filter side */
+    if (!(f->flags & FENT_VEC)) {
+        fent_delete(x, fh);
+        return;
+    }
+    vec_hdr *v = f->u.vec;
+    sub_rec *it = VEC_ITEMS(v);
+    uint32_t vl = v->n - 1;
+    if (fpos != vl) {
+        it[fpos] = it[vl];
+        mqws_topic_subscriber *mo = it[fpos].owner;
+        mo->ent[it[fpos].opos_opts & OPOS_MASK].fpos = fpos;
+    }
+    if (v->sticky == fpos)
+        v->sticky = NO_POS;
+    else if (v->sticky == vl)
+        v->sticky = fpos;
+    v->n--;
+    if (v->n == 0) {
+        fent_delete(x, fh);
+        return;
+    }
+    if (v->n == 1 && f->glen == 0) { /* back to the inline form */
+        sub_rec only = it[0];
+        ifree(x, v, vec_bytes(v->cap));
+        f->flags &= (uint16_t)~FENT_VEC;
+        f->u.one = only;
+        return;
+    }
+    if (v->cap > 8 && v->n * 4 <= v->cap) {
+        uint32_t nc = v->cap / 2;
+        vec_hdr *nv = irealloc(x, v, vec_bytes(v->cap), vec_bytes(nc));
+        if (nv) {
+            nv->cap = nc;
+            f->u.vec = nv;
+        }
+    }
+}
+
+static void fent_delete(mqws_topic_index *x, uint32_t fh) {
+    fent *f = F(x, fh);
+    parsed p;
+    parse_filter(x, f->text, f->len, &p);
+    shape *sh = &x->shapes[f->shape];
+    uint32_t hash = shape_key(sh, p.lh);
+    uint32_t i = home_of(hash, x->tab_cap);
+    while (x->tab[i].fh != fh)
+        i = i + 1 == x->tab_cap ? 0 : i + 1;
+    tab_del(x, i);
+    if (f->glen)
+        x->ngroups--;
+    if (f->flags & FENT_VEC)
+        ifree(x, f->u.vec, vec_bytes(f->u.vec->cap));
+    if (--sh->refs == 0) {
+        for (uint32_t k = 0; k < x->nactive; k++) {
+            if (x->active[k] == f->shape) {
+                x->active[k] = x->active[--x->nactive];
+                break;
+            }
+        }
+    }
+    slab_free(x, fh, fent_size((size_t)f->len + f->glen));
+}
+
+/* ---- public: lifecycle ---------------------------------------------------------------------- */
+
+mqws_topic_index *mqws_topic_index_new(const mqws_topic_index_config *cfg) {
+    mqws_topic_index_config c = MQWS_TOPIC_INDEX_CONFIG_INIT;
+    if (cfg) {
+        if (cfg->size < sizeof(mqws_topic_index_config))
+            return NULL;
+        c = *cfg;
+    }
+    if (c.max_len == 0 || c.max_len > MQWS_TOPIC_MAX_LEN)
+        c.max_len = MQWS_TOPIC_MAX_LEN;
+    if (c.max_levels == 0)
+        c.max_levels = 32;
+    if (c.max_levels > MQWS_TOPIC_MAX_LEVELS || c.share_strategy > MQWS_TOPIC_SHARE_STICKY)
+        return NULL;
+    if (c.max_shapes == 0 || c.max_shapes > 65535u)
+        c.max_shapes = 65535u;
+    if (c.max_subscriptions == 0 || c.max_subscriptions > OPOS_MASK)
+        c.max_subscriptions = OPOS_MASK;
+    const mqws_allocator *a = mqws__allocator_or_default(c.allocator);
+    mqws_topic_index *x = mqws__alloc(a, sizeof *x);
+    if (!x)
+        return NULL;
+    memset(x, 0, sizeof *x);
+    x->a = a;
+    x->cfg = c;
+    x->bytes = sizeof *x;
+    x->nchunks = 1; /* chunk index 0 is never used, so handle 0 means "empty" */
+    x->rng = c.seed ? c.seed : 0x9E3779B97F4A7C15ull;
+    return x;
+}
+
+void mqws_topic_index_free(mqws_topic_index *x) {
+    if (!x)
+        return;
+    mqws_topic_subscriber *s = x->subs_head;
+    while (s) {
+        mqws_topic_subscriber *n = s->next;
+        mqws__free(x->a, s->ent, s->cap * sizeof(own_ent));
+        mqws__free(x->a, s, sizeof *s);
+        s = n;
+    }
+    for (uint32_t i = 0; i < x->tab_cap; i++) {
+        if (x->tab[i].fh) {
+            fent *f = F(x, x->tab[i].fh);
+            if (f->flags & FENT_VEC)
+                mqws__free(x->a, f->u.vec, vec_bytes(f->u.vec->cap));
+        }
+    }
+    for (uint32_t i = 1; i < x->nchunks; i++)
+        mqws__free(x->a, x->chunks[i].base, x->chunks[i].size);
+    mqws__free(x->a, x->chunks, x->chunks_cap * sizeof(chunk));
+    mqws__free(x->a, x->tab, x->tab_cap * sizeof(slot));
+    mqws__free(x->a, x->shapes, x->shapes_cap * sizeof(shape));
+    mqws__free(x->a, x->active, x->shapes_cap * sizeof(uint16_t));
+    mqws__free(x->a, x, sizeof *x);
+}
+
+mqws_topic_subscriber *mqws_topic_subscriber_new(mqws_topic_index *x, void *user) {
+    mqws_topic_subscriber *s = ialloc(x, sizeof *s);
+    if (!s)
+        return NULL;
+    memset(s, 0, sizeof *s);
+    s->user = user;
+    s->next = x->subs_head;
+    if (s->next)
+        s->next->prev = s;
+    x->subs_head = s;
+    x->nsubscribers++;
+    return s;
+}
+
+uint32_t mqws_topic_unsubscribe_all(mqws_topic_index *x, mqws_topic_subscriber *s) {
+    uint32_t n = s->n;
+    while (s->n) /* always the last entry: no swaps on the owner side */
+        remove_rec(x, s->ent[s->n - 1].fh, s->ent[s->n - 1].fpos);
+    return n;
+}
+
+void mqws_topic_subscriber_free(mqws_topic_index *x, mqws_topic_subscriber *s) {
+    if (!s)
+        return;
+    mqws_topic_unsubscribe_all(x, s);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        x->subs_head = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    ifree(x, s->ent, s->cap * sizeof(own_ent));
+    ifree(x, s, sizeof *s);
+    x->nsubscribers--;
+}
+
+void *mqws_topic_subscriber_user(const mqws_topic_subscriber *s) { return s->user; }
+uint32_t mqws_topic_subscriber_count(const mqws_topic_subscriber *s) { return s->n; }
+
+/* ---- public: subscribe / unsubscribe -------------------------------------------------------- */
+
+static int prepare(const mqws_topic_index *x, const uint8_t *s, size_t len, mqws_view *filter,
+                   mqws_view *group) {
+    mqws_topic_limits lim = {sizeof lim, x->cfg.max_len, x->cfg.max_levels};
+    int rc = mqws_topic_validate_filter(s, len, &lim, NULL);
+    if (rc)
+        return rc;
+    rc = mqws_topic_parse_share(s, len, group, filter);
+    if (rc == 0) {
+        filter->ptr = s;
+        filter->len = len;
+        group->ptr = NULL;
+        group->len = 0;
+    }
+    return MQWS_OK;
+}
+
+int mqws_topic_subscribe(mqws_topic_index *x, mqws_topic_subscriber *o, const uint8_t *s,
+                         size_t len, const mqws_topic_sub_options *opt) {
+    static const mqws_topic_sub_options none = {0, 0, 0, 0, 0};
+    if (!opt)
+        opt = &none;
+    if (opt->max_qos > 2 || opt->no_local > 1 || opt->retain_as_published > 1 ||
+        opt->retain_handling > 2 || opt->subscription_id > MAX_SUBS_ID)
+        return MQWS_EINVAL;
+    mqws_view filter, group;
+    int rc = prepare(x, s, len, &filter, &group);
+    if (rc)
+        return rc;
+    if (group.len && opt->no_local) /* [MQTT-3.8.3-4] */
+        return MQWS_EPROTO;
+    parsed p;
+    parse_filter(x, filter.ptr, filter.len, &p);
+    uint32_t opts = (uint32_t)pack_opts(opt) << OPT_SHIFT;
+
+    int sid = shape_find(x, &p.sh);
+    uint32_t hash = 0, si = NO_POS;
+    if (sid >= 0) {
+        hash = shape_key(&x->shapes[sid], p.lh);
+        si = tab_find(x, hash, (uint32_t)sid, filter, group);
+    }
+    if (si != NO_POS) {
+        uint32_t fh = x->tab[si].fh;
+        uint32_t pos = find_rec(x, fh, o);
+        if (pos != NO_POS) { /* same filter, same subscriber: replace the options [MQTT-3.8.4-3] */
+            sub_rec *r = rec_at(x, fh, pos);
+            r->id = opt->subscription_id;
+            r->opos_opts = (r->opos_opts & OPOS_MASK) | opts;
+            return 0;
+        }
+    }
+    if (o->n >= x->cfg.max_subscriptions)
+        return MQWS_ELIMIT;
+    rc = owner_reserve(x, o);
+    if (rc)
+        return rc;
+
+    uint32_t fh, fpos;
+    if (si != NO_POS) {
+        fh = x->tab[si].fh;
+        fent *f = F(x, fh);
+        if (!(f->flags & FENT_VEC)) {
+            vec_hdr *v = ialloc(x, vec_bytes(2));
+            if (!v)
+                return MQWS_ENOMEM;
+            v->n = 1;
+            v->cap = 2;
+            v->rr = 0;
+            v->sticky = NO_POS;
+            VEC_ITEMS(v)[0] = f->u.one;
+            f->u.vec = v;
+            f->flags |= FENT_VEC;
+        } else if (f->u.vec->n == f->u.vec->cap) {
+            vec_hdr *v = f->u.vec;
+            uint32_t nc = v->cap + (v->cap + 1) / 2;
+            vec_hdr *nv = irealloc(x, v, vec_bytes(v->cap), vec_bytes(nc));
+            if (!nv)
+                return MQWS_ENOMEM;
+            nv->cap = nc;
+            f->u.vec = nv;
+        }
+        fpos = f->u.vec->n++;
+        VEC_ITEMS(f->u.vec)[fpos] = (sub_rec){o, opt->subscription_id, o->n | opts};
+    } else {
+        uint32_t new_sid = 0;
+        if (sid < 0) {
+            rc = shape_reserve(x, &new_sid);
+            if (rc)
+                return rc;
+        }
+        rc = tab_reserve(x);
+        if (rc)
+            return rc;
+        size_t fsz = fent_size(filter.len + group.len);
+        rc = slab_alloc(x, fsz, &fh);
+        if (rc)
+            return rc;
+        vec_hdr *v = NULL;
+        if (group.len) { /* shared groups always keep a list with the strategy state */
+            v = ialloc(x, vec_bytes(2));
+            if (!v) {
+                slab_free(x, fh, fsz);
+                return MQWS_ENOMEM;
+            }
+            v->n = 0;
+            v->cap = 2;
+            v->rr = 0;
+            v->sticky = NO_POS;
+        }
+        /* commit */
+        if (sid < 0) {
+            shape *sh = &x->shapes[new_sid];
+            *sh = p.sh;
+            sh->refs = 0;
+            sh->seed = shape_seed(x, new_sid);
+            x->active[x->nactive++] = (uint16_t)new_sid;
+            sid = (int)new_sid;
+        }
+        shape *sh = &x->shapes[sid];
+        sh->refs++;
+        hash = shape_key(sh, p.lh);
+        fent *f = F(x, fh);
+        f->len = (uint16_t)filter.len;
+        f->glen = (uint16_t)group.len;
+        f->shape = (uint16_t)sid;
+        memcpy(f->text, filter.ptr, filter.len);
+        if (group.len)
+            memcpy(f->text + filter.len, group.ptr, group.len);
+        tab_put(x->tab, x->tab_cap, hash, fh);
+        x->tab_count++;
+        fpos = 0;
+        if (v) {
+            f->flags = FENT_VEC;
+            f->u.vec = v;
+            v->n = 1;
+            VEC_ITEMS(v)[0] = (sub_rec){o, opt->subscription_id, o->n | opts};
+            x->ngroups++;
+        } else {
+            f->flags = 0;
+            f->u.one = (sub_rec){o, opt->subscription_id, o->n | opts};
+        }
+    }
+    o->ent[o->n].fh = fh;
+    o->ent[o->n].fpos = fpos;
+    o->n++;
+    x->nsubscriptions++;
+    return 1;
+}
+
+int mqws_topic_unsubscribe(mqws_topic_index *x, mqws_topic_subscriber *o, const uint8_t *s,
+                           size_t len) {
+    mqws_view filter, group;
+    int rc = prepare(x, s, len, &filter, &group);
+    if (rc)
+        return rc;
+    parsed p;
+    parse_filter(x, filter.ptr, filter.len, &p);
+    int sid = shape_find(x, &p.sh);
+    if (sid < 0)
+        return MQWS_ENOTFOUND;
+    uint32_t si = tab_find(x, shape_key(&x->shapes[sid], p.lh), (uint32_t)sid, filter, group);
+    if (si == NO_POS)
+        return MQWS_ENOTFOUND;
+    uint32_t fh = x->tab[si].fh;
+    uint32_t pos = find_rec(x, fh, o);
+    if (pos == NO_POS)
+        return MQWS_ENOTFOUND;
+    remove_rec(x, fh, pos);
+    return MQWS_OK;
+}
+
+/* ---- public: match -------------------------------------------------------------------------- */
+
+static uint32_t pick_member(mqws_topic_index *x, vec_hdr *v, const mqws_topic_publish *pub,
+                            const uint8_t *topic, size_t len) {
+    uint32_t n = v->n;
+    switch (x->cfg.share_strategy) {
+        case MQWS_TOPIC_SHARE_RANDOM: {
+            /* xorshift64*: index-local state, no global rand() */
+            uint64_t r = x->rng;
+            r ^= r >> 12;
+            r ^= r << 25;
+            r ^= r >> 27;
+            x->rng = r;
+            return home_of((uint32_t)((r * 2685821657736338717ull) >> 32), n);
+        }
+        case MQWS_TOPIC_SHARE_HASH_CLIENT: {
+            uint64_t h = 0;
+            if (pub && pub->client_id.len)
+                h = mqws__topic_hash_bytes(pub->client_id.ptr, pub->client_id.len, x->cfg.seed);
+            return home_of((uint32_t)mqws__topic_mix(h), n);
+        }
+        case MQWS_TOPIC_SHARE_HASH_TOPIC:
+            return home_of(
+                (uint32_t)mqws__topic_mix(mqws__topic_hash_bytes(topic, len, x->cfg.seed)), n);
+        case MQWS_TOPIC_SHARE_STICKY:
+            if (v->sticky < n)
+                return v->sticky;
+            v->sticky = v->rr % n;
+            v->rr = v->sticky + 1;
+            return v->sticky;
+        default: {
+            uint32_t i = v->rr % n;
+            v->rr = i + 1;
+            return i;
+        }
+    }
+}
+
+#define BATCH 32u
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
+
+int mqws_topic_match(mqws_topic_index *x, const uint8_t *t, size_t len,
+                     const mqws_topic_publish *pub, mqws_topic_match_fn fn, void *ctx) {
+    uint64_t lh[MQWS_TOPIC_MAX_LEVELS];
+    if (len == 0 || len > x->cfg.max_len)
+        return MQWS_EINVAL;
+    uint32_t L = 0, maxl = x->cfg.max_levels;
+    size_t start = 0;
+    for (size_t i = 0; i < len; i++) {
+        uint8_t c = t[i];
+        if (c == '/') {
+            if (L + 1 >= maxl)
+                return MQWS_EINVAL;
+            lh[L++] = mqws__topic_hash_bytes(t + start, i - start, x->cfg.seed);
+            start = i + 1;
+        } else if (c == '+' || c == '#') {
+            return MQWS_EINVAL;
+        }
+    }
+    lh[L++] = mqws__topic_hash_bytes(t + start, len - start, x->cfg.seed);
+    if (x->tab_count == 0)
+        return 0;
+    const int dollar = t[0] == '$';
+    const mqws_topic_subscriber *publisher = pub ? pub->publisher : NULL;
+    int reported = 0;
+
+    uint32_t keys[BATCH];
+    uint16_t sids[BATCH];
+    uint32_t k = 0;
+    for (uint32_t a = 0; a <= x->nactive; a++) {
+        if (a < x->nactive) {
+            uint16_t sid = x->active[a];
+            const shape *sh = &x->shapes[sid];
+            if (sh->tail ? L < sh->nlev : L != sh->nlev)
+                continue;
+            if (dollar && sh->wild0) /* [MQTT-4.7.2-1] */
+                continue;
+            uint32_t key = shape_key(sh, lh);
+            /* All keys first, then all probes: the independent cache misses overlap. */
+            PREFETCH(&x->tab[home_of(key, x->tab_cap)]);
+            keys[k] = key;
+            sids[k++] = sid;
+            if (k < BATCH)
+                continue;
+        }
+        for (uint32_t b = 0; b < k; b++) {
+            uint32_t key = keys[b];
+            uint32_t i = home_of(key, x->tab_cap);
+            const shape *sh = &x->shapes[sids[b]];
+            const int exact = sh->plus == 0 && !sh->tail;
+            for (; x->tab[i].fh; i = i + 1 == x->tab_cap ? 0 : i + 1) {
+                if (x->tab[i].hash != key)
+                    continue;
+                fent *f = F(x, x->tab[i].fh);
+                if (f->shape != sids[b])
+                    continue;
+                if (exact ? (f->len != len || memcmp(f->text, t, len) != 0)
+                          : !mqws_topic_matches(f->text, f->len, t, len))
+                    continue;
+                mqws_topic_match_info m;
+                m.filter.ptr = f->text;
+                m.filter.len = f->len;
+                m.group.ptr = f->text + f->len;
+                m.group.len = f->glen;
+                if (f->glen) {
+                    vec_hdr *v = f->u.vec;
+                    sub_rec *r = &VEC_ITEMS(v)[pick_member(x, v, pub, t, len)];
+                    uint32_t op = r->opos_opts >> OPT_SHIFT;
+                    m.subscriber = r->owner;
+                    m.user = r->owner->user;
+                    m.subscription_id = r->id;
+                    m.max_qos = (uint8_t)(op & OPT_QOS);
+                    m.retain_as_published = (uint8_t)((op & OPT_RAP) != 0);
+                    m.retain_handling = (uint8_t)OPT_RH(op);
+                    m.shared = 1;
+                    reported++;
+                    if (fn(ctx, &m))
+                        return reported;
+                    continue;
+                }
+                uint32_t n = fent_n(f);
+                sub_rec *it = fent_items(f);
+                m.shared = 0;
+                for (uint32_t j = 0; j < n; j++) {
+                    uint32_t op = it[j].opos_opts >> OPT_SHIFT;
+                    if ((op & OPT_NL) && it[j].owner == publisher) /* [MQTT-3.8.3-3] */
+                        continue;
+                    m.subscriber = it[j].owner;
+                    m.user = it[j].owner->user;
+                    m.subscription_id = it[j].id;
+                    m.max_qos = (uint8_t)(op & OPT_QOS);
+                    m.retain_as_published = (uint8_t)((op & OPT_RAP) != 0);
+                    m.retain_handling = (uint8_t)OPT_RH(op);
+                    reported++;
+                    if (fn(ctx, &m))
+                        return reported;
+                }
+            }
+        }
+        k = 0;
+    }
+    return reported;
+}
+
+/* ---- aggregation ---------------------------------------------------------------------------- */
+
+typedef struct agg {
+    mqws_topic_index *x;
+    mqws_topic_delivery *d;
+    size_t dcap, nd;
+    mqws_topic_sub_id *ids;
+    size_t icap, ni;
+} agg;
+
+static int agg_cb(void *ctx, const mqws_topic_match_info *m) {
+    agg *g = ctx;
+    mqws_topic_subscriber *s = m->subscriber;
+    size_t slot_i;
+    int fresh = 1;
+    if (!m->shared && s->mark_epoch == g->x->epoch) {
+        slot_i = s->mark_slot;
+        fresh = 0;
+    } else {
+        slot_i = g->nd < g->dcap ? g->nd : NO_POS;
+        g->nd++;
+        if (!m->shared) {
+            s->mark_epoch = g->x->epoch;
+            s->mark_slot = (uint32_t)slot_i;
+        }
+    }
+    mqws_topic_delivery *d = slot_i != NO_POS ? &g->d[slot_i] : NULL;
+    if (d && fresh) {
+        d->subscriber = s;
+        d->user = m->user;
+        d->max_qos = m->max_qos;
+        d->retain_as_published = m->retain_as_published;
+        d->shared = m->shared;
+        d->reserved = 0;
+        d->n_ids = 0;
+        d->first_id = MQWS_TOPIC_NO_ID;
+    } else if (d) {
+        if (m->max_qos > d->max_qos) /* [MQTT-3.3.4-2] */
+            d->max_qos = m->max_qos;
+        if (m->retain_as_published)
+            d->retain_as_published = 1;
+    }
+    if (m->subscription_id) { /* every identifier of the overlapping subscriptions [MQTT-3.3.4-3] */
+        if (d && g->ni < g->icap) {
+            g->ids[g->ni].id = m->subscription_id;
+            g->ids[g->ni].next = d->first_id;
+            d->first_id = (uint32_t)g->ni;
+            d->n_ids++;
+        }
+        g->ni++;
+    }
+    return 0;
+}
+
+int mqws_topic_match_aggregate(mqws_topic_index *x, const uint8_t *topic, size_t len,
+                               const mqws_topic_publish *pub, mqws_topic_delivery *deliveries,
+                               size_t max_deliveries, size_t *n_deliveries, mqws_topic_sub_id *ids,
+                               size_t max_ids, size_t *n_ids) {
+    if (++x->epoch == 0) { /* wrapped: forget every old mark once per 2^32 calls */
+        for (mqws_topic_subscriber *s = x->subs_head; s; s = s->next)
+            s->mark_epoch = 0;
+        x->epoch = 1;
+    }
+    if (max_deliveries >= NO_POS)
+        max_deliveries = NO_POS - 1;
+    agg g = {x, deliveries, max_deliveries, 0, ids, max_ids, 0};
+    int rc = mqws_topic_match(x, topic, len, pub, agg_cb, &g);
+    if (rc < 0)
+        return rc;
+    *n_deliveries = g.nd;
+    *n_ids = g.ni;
+    return (g.nd > max_deliveries || g.ni > max_ids) ? MQWS_ENOSPC : MQWS_OK;
+}
+
+int mqws_topic_index_stats_get(const mqws_topic_index *x, mqws_topic_index_stats *st) {
+    if (!st || st->size < sizeof(mqws_topic_index_stats))
+        return MQWS_EINVAL;
+    st->subscriptions = x->nsubscriptions;
+    st->filters = x->tab_count;
+    st->shared_groups = x->ngroups;
+    st->subscribers = x->nsubscribers;
+    st->shapes = x->nactive;
+    st->bytes = x->bytes;
+    return MQWS_OK;
+}

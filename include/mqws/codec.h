@@ -198,11 +198,14 @@ typedef struct mqws_user_prop {
  * mqws_props_iter_* and for verbatim forwarding. `user_props` and `sub_ids` are set to NULL.
  *
  * Encoding writes every single-valued property whose bit is set, in ascending identifier order.
- * User properties come from `user_props[0..user_prop_count)` when `user_props` is non-NULL,
- * otherwise they are copied from `raw` (so a decoded packet re-encodes with its user properties
- * untouched, in order). Subscription identifiers come from `sub_ids[0..sub_id_count)` when
- * `sub_ids` is non-NULL, otherwise from `subscription_id` if its bit is set; they are never
- * copied from `raw`. */
+ * User properties come from `user_props[0..user_prop_count)` when `user_props` is non-NULL (and
+ * the count non-zero), otherwise, when MQWS_PROPF_USER_PROPERTY is set, they are copied from
+ * `raw` (so a decoded packet re-encodes with its user properties untouched, in order).
+ * Subscription identifiers come from `sub_ids[0..sub_id_count)` when `sub_ids` is non-NULL (and
+ * the count non-zero), otherwise from `subscription_id` if its bit is set; they are never copied
+ * from `raw`. When `raw` holds exactly the properties the fields describe (as after decoding,
+ * unless a field was changed), `raw` itself is written, keeping the sender's order: a decoded
+ * packet re-encodes bit for bit. */
 typedef struct mqws_props {
     uint32_t present; /* MQWS_PROPF_* bits */
     uint8_t payload_format;
@@ -280,12 +283,17 @@ typedef struct mqws_subscription {
  *  CONNACK     session_present, reason_code (3.x: the return code), props
  *  PUBLISH     dup, qos, retain, topic, packet_id (QoS > 0), payload, props
  *  PUBACK, PUBREC, PUBREL, PUBCOMP      packet_id, reason_code, props
- *  SUBSCRIBE   packet_id, entry_count + entries (decode: mqws_subscribe_next; encode: subs), props
+ *  SUBSCRIBE   packet_id, entry_count + entries (decode: mqws_subscribe_next; encode: subs, or
+ *              when subs is NULL the wire-form `entries` as decoded, copied), props
  *  SUBACK, UNSUBACK   packet_id, reason_codes (one byte per entry; UNSUBACK 5.0 only), props
  *  UNSUBSCRIBE packet_id, entry_count + entries (decode: mqws_unsubscribe_next; encode:
- *              unsub_filters), props
+ *              unsub_filters, or when NULL the wire-form `entries`), props
  *  PINGREQ, PINGRESP  nothing
- *  DISCONNECT, AUTH   reason_code, props (5.0)
+ *  DISCONNECT, AUTH   reason_code, props, tail_form (5.0)
+ * A CONNECT is encoded at the `level` passed to the encoder (protocol_name and protocol_level
+ * are not read). Below 5.0, props, reason codes of PUBACK..PUBCOMP and DISCONNECT, and
+ * UNSUBACK reason_codes are not on the wire and are ignored by the encoder (so a 5.0 PUBLISH
+ * can be forwarded to a 3.1.1 peer as is).
  * Decoding sets only the fields of the decoded type (and `type`, `flags`); the rest are left
  * untouched. Use mqws_packet_init() before filling one for encoding. */
 typedef struct mqws_packet {
@@ -324,6 +332,11 @@ typedef struct mqws_packet {
     mqws_view reason_codes;         /* SUBACK / UNSUBACK: one byte per entry */
     mqws_props props;
     mqws_props will_props; /* CONNECT 5.0 with will_flag */
+    /* 5.0 PUBACK, PUBREC, PUBREL, PUBCOMP, DISCONNECT, AUTH: the reason code and property length
+     * may be omitted when they are 0 (§3.4.2.1, §3.14.2.1, §3.15.2.1). Decode: what was on the
+     * wire (0 = neither, 1 = reason code only, 2 = both). Encode: at least this much is written
+     * (more when the values need it), so 0 gives the shortest form. */
+    uint8_t tail_form;
 } mqws_packet;
 
 /** Zero a packet and set its type (and the fixed-header flags the type requires: 0x2 for

@@ -1,0 +1,192 @@
+/* Private to lib/codec: the rules shared by the decoder, the encoder and mqws_validate(), so that
+ * each spec statement is written down once. Never installed.
+ * SPDX-License-Identifier: MIT */
+#ifndef MQWS_LIB_CODEC_INTERNAL_H
+#define MQWS_LIB_CODEC_INTERNAL_H
+
+#include "internal.h"
+#include "mqws/codec.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define MQWS_COLD __attribute__((cold, noinline))
+#else
+#define MQWS_COLD
+#endif
+
+/* Property value kinds (§2.2.2.2). */
+enum {
+    MQWS__PK_NONE = 0,
+    MQWS__PK_BYTE,
+    MQWS__PK_U16,
+    MQWS__PK_U32,
+    MQWS__PK_VARINT,
+    MQWS__PK_STR,
+    MQWS__PK_BIN,
+    MQWS__PK_PAIR
+};
+
+/* Allowed properties per context: index = packet type (1..15) or MQWS_PROPS_WILL. */
+extern const uint32_t mqws__prop_mask[17];
+/* The value kind of a property identifier, or MQWS__PK_NONE. */
+int mqws__prop_kind(int id);
+/* The identifier of presence bit number `bit` (0..26), and the bit of identifier `id` (< 0x2B). */
+extern const uint8_t mqws__prop_id_of_bit[27];
+extern const uint32_t mqws__prop_bit_of_id[0x2B];
+
+/* Reason codes valid per packet type at 5.0: bit (1 << type) set in mqws__rc5_mask[code]. */
+extern const uint16_t mqws__rc5_mask[256];
+
+/* Fills `err` (when non-NULL) and returns `code`. Kept out of line: only error paths call it. */
+MQWS_COLD int mqws__fail(mqws_decode_error *err, int code, const char *statement,
+                         const char *message, size_t offset);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Text checks. The fast path accepts 8 bytes at a time when they are all ASCII, non-zero and
+ * (for topic names) not a wildcard; anything else goes through the full validators, which also
+ * name the statement. */
+
+#define MQWS__ONES  0x0101010101010101ull
+#define MQWS__HIGHS 0x8080808080808080ull
+
+MQWS_INLINE uint64_t mqws__ld64(const uint8_t *p) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+/* High bit set in every byte lane that is 0 (exact when no lane below is 0), or >= 0x80. */
+MQWS_INLINE uint64_t mqws__swar_bad(uint64_t w) {
+    return (w | ((w - MQWS__ONES) & ~w)) & MQWS__HIGHS;
+}
+MQWS_INLINE uint64_t mqws__swar_eq(uint64_t w, uint64_t pat) {
+    uint64_t x = w ^ pat;
+    return (x - MQWS__ONES) & ~x & MQWS__HIGHS;
+}
+MQWS_INLINE uint64_t mqws__swar_word(uint64_t w, int topic) {
+    uint64_t bad = mqws__swar_bad(w);
+    if (topic)
+        bad |= mqws__swar_eq(w, 0x2B2B2B2B2B2B2B2Bull) | mqws__swar_eq(w, 0x2323232323232323ull);
+    return bad;
+}
+/* 1 if s[0..n) is ASCII without NUL (and, if `topic`, without '+' and '#'). */
+MQWS_INLINE int mqws__fast_text(const uint8_t *s, size_t n, int topic) {
+    uint64_t bad = 0;
+    if (n >= 8) {
+        size_t i = 0;
+        for (; i + 8 < n; i += 8)
+            bad |= mqws__swar_word(mqws__ld64(s + i), topic);
+        bad |= mqws__swar_word(mqws__ld64(s + n - 8), topic);
+    } else if (n > 0) {
+        uint64_t w = 0x6161616161616161ull; /* 'a' padding passes every check */
+        memcpy(&w, s, n);
+        bad = mqws__swar_word(w, topic);
+    }
+    return bad == 0;
+}
+
+/* Slow paths, with the statement. */
+int mqws__utf8_slow(const uint8_t *s, size_t n, uint8_t level, mqws_decode_error *err, size_t off);
+int mqws__topic_name_slow(const uint8_t *s, size_t n, uint8_t level, mqws_decode_error *err,
+                          size_t off);
+
+/* A UTF-8 Encoded String [MQTT-1.5.4-1] [MQTT-1.5.4-2]: MQWS_OK or MQWS_EMALFORMED. */
+MQWS_INLINE int mqws__check_utf8(const uint8_t *s, size_t n, uint8_t level, mqws_decode_error *err,
+                                 size_t off) {
+    if (MQWS_LIKELY(mqws__fast_text(s, n, 0)))
+        return MQWS_OK;
+    return mqws__utf8_slow(s, n, level, err, off);
+}
+/* A non-empty topic name: UTF-8, no wildcards [MQTT-3.3.2-2], at least one byte [MQTT-4.7.3-1]. */
+MQWS_INLINE int mqws__check_topic_name(const uint8_t *s, size_t n, uint8_t level,
+                                       mqws_decode_error *err, size_t off) {
+    if (MQWS_LIKELY(n > 0 && mqws__fast_text(s, n, 1)))
+        return MQWS_OK;
+    return mqws__topic_name_slow(s, n, level, err, off);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Rules shared by decode and validate. Each returns MQWS_OK or fails through mqws__fail(). */
+
+/* Packet identifier non-zero [MQTT-2.2.1-3] (5.0) / [MQTT-2.3.1-1] (3.x). */
+MQWS_COLD int mqws__fail_packet_id(uint8_t level, mqws_decode_error *err, size_t off);
+MQWS_INLINE int mqws__check_packet_id(uint16_t id, uint8_t level, mqws_decode_error *err,
+                                      size_t off) {
+    if (MQWS_LIKELY(id != 0))
+        return MQWS_OK;
+    return mqws__fail_packet_id(level, err, off);
+}
+
+/* The fixed-header flags of a non-PUBLISH type [MQTT-2.1.3-1] / 3.x [MQTT-2.2.2-1]. */
+int mqws__check_fixed_flags(int type, unsigned flags, uint8_t level, mqws_decode_error *err);
+/* PUBLISH flags: QoS 3 [MQTT-3.3.1-4], DUP with QoS 0 [MQTT-3.3.1-2]. */
+int mqws__check_publish_flags(unsigned dup, unsigned qos, mqws_decode_error *err);
+/* Packet type allowed at `level` and in the direction given by `dir` (MQWS_DECODE_FROM_*). */
+int mqws__check_type(int type, uint8_t level, uint32_t dir, mqws_decode_error *err);
+/* A reason code valid in `type` at `level` (3.x CONNACK 0..5, SUBACK 0..2 (+0x80 in 3.1.1)). */
+int mqws__check_reason(int code, int type, uint8_t level, mqws_decode_error *err, size_t off);
+/* CONNECT flags byte (reserved bit, will and password rules) at `level`. */
+int mqws__check_connect_flags(unsigned f, uint8_t level, mqws_decode_error *err, size_t off);
+/* CONNACK acknowledge flags and return/reason code at `level`. */
+int mqws__check_connack(unsigned ack_flags, unsigned code, uint8_t level, mqws_decode_error *err,
+                        size_t off);
+/* SUBSCRIBE options byte at `level` (reserved bits, QoS 3, retain handling 3). */
+int mqws__check_sub_options(unsigned o, uint8_t level, mqws_decode_error *err, size_t off);
+/* A topic filter in SUBSCRIBE / UNSUBSCRIBE: UTF-8, wildcard placement, shared-subscription
+ * syntax at 5.0, and no No Local on a shared subscription [MQTT-3.8.3-4]. */
+int mqws__check_filter(const uint8_t *s, size_t n, uint8_t level, int no_local,
+                       mqws_decode_error *err, size_t off);
+/* One property value: the range rules of §3 (booleans 0/1, non-zero maxima, topic alias 0,
+ * subscription identifier 0). Strings are checked separately. */
+int mqws__check_prop_value(int id, uint32_t v, mqws_decode_error *err, size_t off);
+/* Rules that involve more than one property or the packet around them. `ctx` is a packet type
+ * or MQWS_PROPS_WILL; `dir` is MQWS_DECODE_FROM_* flags. */
+int mqws__check_props_cross(uint32_t present, int ctx, uint32_t dir, mqws_decode_error *err,
+                            size_t off);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Properties. */
+
+/* Parse and validate a property block p[0..n) for context `ctx` (packet type or
+ * MQWS_PROPS_WILL). Fills `out` as mqws_decode() documents. `off` is the offset of p in the
+ * packet, for error offsets. */
+int mqws__props_parse(const uint8_t *p, size_t n, int ctx, uint8_t level, mqws_props *out,
+                      mqws_decode_error *err, size_t off);
+
+/* Encoding plan for one property block: its length and whether `raw` is written verbatim. */
+typedef struct mqws__pplan {
+    uint32_t len;      /* bytes of the property block, without its length field */
+    uint8_t verbatim;  /* 1: props->raw reproduces the fields exactly and is copied */
+    uint8_t user_mode; /* 0 none, 1 from user_props, 2 copied from raw */
+    uint8_t sub_mode;  /* 0 none, 1 from sub_ids, 2 the single subscription_id */
+} mqws__pplan;
+
+/* Compute the plan; MQWS_OK or MQWS_EINVAL (not allowed in ctx, bad value, bad raw). */
+int mqws__props_plan(const mqws_props *pr, int ctx, mqws__pplan *plan);
+/* Write the block (without its length) as planned; returns the end. */
+uint8_t *mqws__props_write(uint8_t *o, const mqws_props *pr, const mqws__pplan *plan);
+/* Full validation of a property block about to be encoded (mqws_validate). */
+int mqws__props_validate(const mqws_props *pr, int ctx, uint8_t level, uint32_t dir,
+                         mqws_decode_error *err);
+
+/* Variable byte integer reader bounded by `end`: bytes used, 0 if truncated, <0 if malformed. */
+MQWS_INLINE int mqws__rd_varint(const uint8_t *p, const uint8_t *end, uint32_t *v) {
+    if (MQWS_LIKELY(p < end && !(p[0] & 0x80))) {
+        *v = p[0];
+        return 1;
+    }
+    return mqws_varint_decode(p, (size_t)(end - p), v);
+}
+MQWS_INLINE uint8_t *mqws__wr_varint(uint8_t *o, uint32_t v) {
+    if (MQWS_LIKELY(v < 128)) {
+        *o = (uint8_t)v;
+        return o + 1;
+    }
+    return o + mqws_varint_encode(v, o);
+}
+MQWS_INLINE uint8_t *mqws__wr_str(uint8_t *o, mqws_view v) {
+    mqws__store16(o, (uint16_t)v.len);
+    if (v.len)
+        memcpy(o + 2, v.ptr, v.len);
+    return o + 2 + v.len;
+}
+
+#endif

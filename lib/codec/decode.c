@@ -1,0 +1,480 @@
+/* Decoding: one packet from a buffer of exactly its size, validated as the spec requires, into
+ * views over that buffer. No allocation; one pass; the rules live in rules.c.
+ * SPDX-License-Identifier: MIT */
+#include "codec_internal.h"
+
+#define V5(level) ((level) == MQWS_MQTT_5)
+#define OFF(q)    ((size_t)((q)-buf))
+
+/* The remaining length does not cover the fields (truncated) or has bytes left over. */
+#define TRUNCATED(q)                                                                               \
+    mqws__fail(err, MQWS_EMALFORMED, V5(level) ? "§2.1.4" : "§2.2.3",                              \
+               "packet ends inside a field", OFF(q))
+#define TRAILING(q)                                                                                \
+    mqws__fail(err, MQWS_EMALFORMED, V5(level) ? "§2.1.4" : "§2.2.3",                              \
+               "bytes left over after the last field", OFF(q))
+
+static void props_clear(mqws_props *pr) {
+    pr->present = 0;
+    pr->user_prop_count = 0;
+    pr->sub_id_count = 0;
+    pr->raw.ptr = NULL;
+    pr->raw.len = 0;
+    pr->user_props = NULL;
+    pr->sub_ids = NULL;
+}
+
+MQWS_INLINE int rd_view(const uint8_t **pp, const uint8_t *end, mqws_view *v) {
+    const uint8_t *p = *pp;
+    if (MQWS_UNLIKELY(end - p < 2))
+        return 0;
+    size_t n = mqws__load16(p);
+    if (MQWS_UNLIKELY((size_t)(end - p - 2) < n))
+        return 0;
+    v->ptr = p + 2;
+    v->len = n;
+    *pp = p + 2 + n;
+    return 1;
+}
+
+/* The property block at *pp: length, then the properties, for context `ctx`. */
+static int rd_props(const uint8_t *buf, const uint8_t **pp, const uint8_t *end, int ctx,
+                    uint8_t level, uint32_t dir, mqws_props *pr, mqws_decode_error *err) {
+    const uint8_t *p = *pp;
+    uint32_t n;
+    int k = mqws__rd_varint(p, end, &n);
+    if (k == 0)
+        return TRUNCATED(p);
+    if (k < 0)
+        return mqws__fail(err, MQWS_EMALFORMED, "MQTT-1.5.5-1", "malformed property length",
+                          OFF(p));
+    p += k;
+    if ((size_t)(end - p) < n)
+        return mqws__fail(err, MQWS_EMALFORMED, "§2.2.2.1", "property length exceeds the packet",
+                          OFF(p));
+    int rc = mqws__props_parse(p, n, ctx, level, pr, err, OFF(p));
+    if (rc)
+        return rc;
+    rc = mqws__check_props_cross(pr->present, ctx, dir, err, OFF(p));
+    if (rc)
+        return rc;
+    *pp = p + n;
+    return MQWS_OK;
+}
+
+static int dec_publish(const uint8_t *buf, const uint8_t *p, const uint8_t *end, uint8_t level,
+                       uint32_t dir, unsigned fl, mqws_packet *out, mqws_decode_error *err) {
+    unsigned qos = (fl >> 1) & 3, dup = fl >> 3;
+    if (MQWS_UNLIKELY(qos == 3 || (dup && !qos)))
+        return mqws__check_publish_flags(dup, qos, err);
+    if (MQWS_UNLIKELY(end - p < 2))
+        return TRUNCATED(p);
+    size_t tl = mqws__load16(p);
+    p += 2;
+    if (MQWS_UNLIKELY((size_t)(end - p) < tl))
+        return TRUNCATED(p);
+    const uint8_t *topic = p;
+    p += tl;
+    if (tl || !V5(level)) {
+        int rc = mqws__check_topic_name(topic, tl, level, err, OFF(topic));
+        if (MQWS_UNLIKELY(rc))
+            return rc;
+    }
+    uint16_t pid = 0;
+    if (qos) {
+        if (MQWS_UNLIKELY(end - p < 2))
+            return TRUNCATED(p);
+        pid = mqws__load16(p);
+        int rc = mqws__check_packet_id(pid, level, err, OFF(p));
+        if (MQWS_UNLIKELY(rc))
+            return rc;
+        p += 2;
+    }
+    if (V5(level)) {
+        const uint8_t *at = p;
+        int rc = rd_props(buf, &p, end, MQWS_PKT_PUBLISH, level, dir, &out->props, err);
+        if (rc)
+            return rc;
+        /* A zero-length topic name needs a Topic Alias to stand for it (§3.3.2.3.4). */
+        if (tl == 0 && !(out->props.present & MQWS_PROPF_TOPIC_ALIAS))
+            return mqws__fail(err, MQWS_EPROTO, "§3.3.2.3.4",
+                              "empty topic name without a Topic Alias", OFF(at));
+    } else {
+        props_clear(&out->props);
+    }
+    out->dup = (uint8_t)dup;
+    out->qos = (uint8_t)qos;
+    out->retain = (uint8_t)(fl & 1);
+    out->topic.ptr = topic;
+    out->topic.len = tl;
+    out->packet_id = pid;
+    out->payload.ptr = p;
+    out->payload.len = (size_t)(end - p);
+    return MQWS_OK;
+}
+
+static int dec_connect(const uint8_t *buf, const uint8_t *p, const uint8_t *end, uint8_t level,
+                       uint32_t dir, unsigned fl, mqws_packet *out, mqws_decode_error *err) {
+    mqws_view name;
+    if (!rd_view(&p, end, &name) || p >= end)
+        return TRUNCATED(p);
+    uint8_t lvl = *p++;
+    int is_mqtt = name.len == 4 && memcmp(name.ptr, "MQTT", 4) == 0;
+    int is_isdp = name.len == 6 && memcmp(name.ptr, "MQIsdp", 6) == 0;
+    out->protocol_name = name;
+    out->protocol_level = lvl;
+    if (!((is_mqtt && (lvl == MQWS_MQTT_311 || lvl == MQWS_MQTT_5)) ||
+          (is_isdp && lvl == MQWS_MQTT_31))) {
+        if (!is_mqtt && !is_isdp)
+            return mqws__fail(err, MQWS_EUNSUPPORTED, "MQTT-3.1.2-1", "unknown protocol name",
+                              OFF(name.ptr));
+        return mqws__fail(err, MQWS_EUNSUPPORTED, "MQTT-3.1.2-2", "unsupported protocol level",
+                          OFF(p - 1));
+    }
+    level = lvl; /* the CONNECT speaks for itself */
+    int rc = mqws__check_fixed_flags(MQWS_PKT_CONNECT, fl, level, err);
+    if (rc)
+        return rc;
+    if (end - p < 3)
+        return TRUNCATED(p);
+    unsigned f = *p;
+    rc = mqws__check_connect_flags(f, level, err, OFF(p));
+    if (rc)
+        return rc;
+    out->keep_alive = mqws__load16(p + 1);
+    p += 3;
+    if (V5(level)) {
+        rc = rd_props(buf, &p, end, MQWS_PKT_CONNECT, level, dir, &out->props, err);
+        if (rc)
+            return rc;
+    } else {
+        props_clear(&out->props);
+    }
+    /* Client Identifier [MQTT-3.1.3-3] (3.1.1 [MQTT-3.1.3-4]): always present, UTF-8. */
+    if (!rd_view(&p, end, &out->client_id))
+        return TRUNCATED(p);
+    rc = mqws__check_utf8(out->client_id.ptr, out->client_id.len, level, err,
+                          OFF(out->client_id.ptr));
+    if (rc)
+        return rc;
+    out->will_topic.ptr = out->will_payload.ptr = NULL;
+    out->will_topic.len = out->will_payload.len = 0;
+    props_clear(&out->will_props);
+    if (f & 0x04) {
+        if (V5(level)) {
+            rc = rd_props(buf, &p, end, MQWS_PROPS_WILL, level, dir, &out->will_props, err);
+            if (rc)
+                return rc;
+        }
+        if (!rd_view(&p, end, &out->will_topic))
+            return TRUNCATED(p);
+        rc = mqws__check_topic_name(out->will_topic.ptr, out->will_topic.len, level, err,
+                                    OFF(out->will_topic.ptr));
+        if (rc)
+            return rc;
+        if (!rd_view(&p, end, &out->will_payload))
+            return TRUNCATED(p);
+    }
+    out->username.ptr = out->password.ptr = NULL;
+    out->username.len = out->password.len = 0;
+    if (f & 0x80) {
+        if (!rd_view(&p, end, &out->username))
+            return TRUNCATED(p);
+        rc = mqws__check_utf8(out->username.ptr, out->username.len, level, err,
+                              OFF(out->username.ptr));
+        if (rc)
+            return rc;
+    }
+    if (f & 0x40) {
+        if (!rd_view(&p, end, &out->password))
+            return TRUNCATED(p);
+    }
+    if (p != end)
+        return TRAILING(p);
+    out->clean_start = (uint8_t)((f >> 1) & 1);
+    out->will_flag = (uint8_t)((f >> 2) & 1);
+    out->will_qos = (uint8_t)((f >> 3) & 3);
+    out->will_retain = (uint8_t)((f >> 5) & 1);
+    out->has_password = (uint8_t)((f >> 6) & 1);
+    out->has_username = (uint8_t)((f >> 7) & 1);
+    return MQWS_OK;
+}
+
+static int dec_connack(const uint8_t *buf, const uint8_t *p, const uint8_t *end, uint8_t level,
+                       uint32_t dir, mqws_packet *out, mqws_decode_error *err) {
+    if (end - p < 2)
+        return TRUNCATED(p);
+    int rc = mqws__check_connack(p[0], p[1], level, err, OFF(p));
+    if (rc)
+        return rc;
+    out->session_present = p[0] & 1;
+    out->reason_code = p[1];
+    p += 2;
+    if (V5(level)) {
+        rc = rd_props(buf, &p, end, MQWS_PKT_CONNACK, level, dir, &out->props, err);
+        if (rc)
+            return rc;
+    } else {
+        props_clear(&out->props);
+    }
+    return p == end ? MQWS_OK : TRAILING(p);
+}
+
+/* The optional tail of 5.0 PUBACK..PUBCOMP, DISCONNECT and AUTH: reason code, then properties;
+ * both may be omitted when the reason is 0 and there are no properties (§3.4.2.1, §3.14.2.1). */
+static int rd_tail(const uint8_t *buf, const uint8_t *p, const uint8_t *end, int type,
+                   uint8_t level, uint32_t dir, mqws_packet *out, mqws_decode_error *err) {
+    props_clear(&out->props);
+    out->reason_code = 0;
+    out->tail_form = 0;
+    if (p == end)
+        return MQWS_OK;
+    int rc = mqws__check_reason(*p, type, level, err, OFF(p));
+    if (rc)
+        return rc;
+    out->reason_code = *p++;
+    out->tail_form = 1;
+    if (p == end)
+        return MQWS_OK;
+    rc = rd_props(buf, &p, end, type, level, dir, &out->props, err);
+    if (rc)
+        return rc;
+    out->tail_form = 2;
+    return p == end ? MQWS_OK : TRAILING(p);
+}
+
+static int dec_ack(const uint8_t *buf, const uint8_t *p, const uint8_t *end, int type,
+                   uint8_t level, uint32_t dir, mqws_packet *out, mqws_decode_error *err) {
+    if (end - p < 2)
+        return TRUNCATED(p);
+    out->packet_id = mqws__load16(p);
+    int rc = mqws__check_packet_id(out->packet_id, level, err, OFF(p));
+    if (rc)
+        return rc;
+    p += 2;
+    if (V5(level))
+        return rd_tail(buf, p, end, type, level, dir, out, err);
+    props_clear(&out->props);
+    out->reason_code = 0;
+    out->tail_form = 0;
+    return p == end ? MQWS_OK : TRAILING(p);
+}
+
+static int dec_subscribe(const uint8_t *buf, const uint8_t *p, const uint8_t *end, int type,
+                         uint8_t level, uint32_t dir, mqws_packet *out, mqws_decode_error *err) {
+    if (end - p < 2)
+        return TRUNCATED(p);
+    out->packet_id = mqws__load16(p);
+    int rc = mqws__check_packet_id(out->packet_id, level, err, OFF(p));
+    if (rc)
+        return rc;
+    p += 2;
+    if (V5(level)) {
+        rc = rd_props(buf, &p, end, type, level, dir, &out->props, err);
+        if (rc)
+            return rc;
+    } else {
+        props_clear(&out->props);
+    }
+    const uint8_t *first = p;
+    uint32_t count = 0;
+    while (p < end) {
+        mqws_view f;
+        if (!rd_view(&p, end, &f))
+            return TRUNCATED(p);
+        unsigned o = 0;
+        if (type == MQWS_PKT_SUBSCRIBE) {
+            if (p >= end)
+                return TRUNCATED(p);
+            o = *p;
+            if (MQWS_UNLIKELY(o & (V5(level) ? 0xC0u : 0xFCu)) || (o & 3) == 3 ||
+                (o & 0x30) == 0x30) {
+                rc = mqws__check_sub_options(o, level, err, OFF(p));
+                if (rc)
+                    return rc;
+            }
+            p++;
+        }
+        rc = mqws__check_filter(f.ptr, f.len, level, V5(level) && (o & 4), err, OFF(f.ptr));
+        if (rc)
+            return rc;
+        count++;
+    }
+    if (count == 0) {
+        if (type == MQWS_PKT_SUBSCRIBE)
+            return mqws__fail(err, MQWS_EPROTO, V5(level) ? "MQTT-3.8.3-2" : "MQTT-3.8.3-3",
+                              "SUBSCRIBE without a subscription", OFF(p));
+        return mqws__fail(err, MQWS_EPROTO, "MQTT-3.10.3-2", "UNSUBSCRIBE without a topic filter",
+                          OFF(p));
+    }
+    out->entry_count = count;
+    out->entries.ptr = first;
+    out->entries.len = (size_t)(end - first);
+    out->subs = NULL;
+    out->unsub_filters = NULL;
+    return MQWS_OK;
+}
+
+static int dec_suback(const uint8_t *buf, const uint8_t *p, const uint8_t *end, int type,
+                      uint8_t level, uint32_t dir, mqws_packet *out, mqws_decode_error *err) {
+    if (end - p < 2)
+        return TRUNCATED(p);
+    out->packet_id = mqws__load16(p);
+    int rc = mqws__check_packet_id(out->packet_id, level, err, OFF(p));
+    if (rc)
+        return rc;
+    p += 2;
+    if (V5(level)) {
+        rc = rd_props(buf, &p, end, type, level, dir, &out->props, err);
+        if (rc)
+            return rc;
+    } else {
+        props_clear(&out->props);
+        if (type == MQWS_PKT_UNSUBACK) { /* 3.x UNSUBACK is the packet identifier alone */
+            out->reason_codes.ptr = NULL;
+            out->reason_codes.len = 0;
+            out->entry_count = 0;
+            return p == end ? MQWS_OK : TRAILING(p);
+        }
+    }
+    if (p == end)
+        return mqws__fail(err, MQWS_EPROTO, type == MQWS_PKT_SUBACK ? "§3.9.3" : "§3.11.3",
+                          "acknowledgement without reason codes", OFF(p));
+    for (const uint8_t *q = p; q < end; q++) {
+        rc = mqws__check_reason(*q, type, level, err, OFF(q));
+        if (rc)
+            return rc;
+    }
+    out->reason_codes.ptr = p;
+    out->reason_codes.len = (size_t)(end - p);
+    out->entry_count = (uint32_t)(end - p);
+    return MQWS_OK;
+}
+
+int mqws_decode(const uint8_t *buf, size_t len, uint8_t level, uint32_t flags, mqws_packet *out,
+                mqws_decode_error *err) {
+    if (MQWS_UNLIKELY(level < MQWS_MQTT_31 || level > MQWS_MQTT_5 || (!buf && len)))
+        return mqws__fail(err, MQWS_EINVAL, NULL, "invalid protocol level or buffer", 0);
+    if (MQWS_UNLIKELY(len < 2))
+        return mqws__fail(err, MQWS_EMALFORMED, V5(level) ? "§2.1.4" : "§2.2.3",
+                          "packet shorter than a fixed header", 0);
+    unsigned b0 = buf[0], type = b0 >> 4, fl = b0 & 15;
+    uint32_t rl;
+    size_t hdr;
+    if (MQWS_LIKELY(!(buf[1] & 0x80))) {
+        rl = buf[1];
+        hdr = 2;
+    } else {
+        int k = mqws_varint_decode(buf + 1, len - 1, &rl);
+        if (k <= 0)
+            return mqws__fail(err, MQWS_EMALFORMED, V5(level) ? "MQTT-1.5.5-1" : "§2.2.3",
+                              k ? "remaining length is not a valid variable byte integer"
+                                : "remaining length truncated",
+                              1);
+        hdr = 1 + (size_t)k;
+    }
+    if (MQWS_UNLIKELY(hdr + rl != len))
+        return mqws__fail(err, MQWS_EMALFORMED, V5(level) ? "§2.1.4" : "§2.2.3",
+                          hdr + rl > len ? "packet shorter than its remaining length"
+                                         : "bytes after the end of the packet",
+                          len < hdr + rl ? len : hdr + rl);
+    out->type = (uint8_t)type;
+    out->flags = (uint8_t)fl;
+    /* Reserved types, and types the peer's role may not send (§2.1.2). */
+    static const uint16_t server_only = (1u << MQWS_PKT_CONNACK) | (1u << MQWS_PKT_SUBACK) |
+                                        (1u << MQWS_PKT_UNSUBACK) | (1u << MQWS_PKT_PINGRESP);
+    static const uint16_t client_only = (1u << MQWS_PKT_CONNECT) | (1u << MQWS_PKT_SUBSCRIBE) |
+                                        (1u << MQWS_PKT_UNSUBSCRIBE) | (1u << MQWS_PKT_PINGREQ);
+    if (MQWS_UNLIKELY(type == 0 ||
+                      (type == MQWS_PKT_AUTH && level != MQWS_MQTT_5 && type != MQWS_PKT_CONNECT) ||
+                      ((flags & MQWS_DECODE_FROM_CLIENT) && ((server_only >> type) & 1)) ||
+                      ((flags & MQWS_DECODE_FROM_SERVER) && ((client_only >> type) & 1))))
+        return mqws__check_type((int)type, level, flags, err);
+    const uint8_t *p = buf + hdr, *end = buf + len;
+    int rc;
+    switch (type) {
+        case MQWS_PKT_PUBLISH:
+            return dec_publish(buf, p, end, level, flags, fl, out, err);
+        case MQWS_PKT_CONNECT:
+            return dec_connect(buf, p, end, level, flags, fl, out, err);
+        default:
+            break;
+    }
+    if (MQWS_UNLIKELY(fl != ((type == MQWS_PKT_PUBREL || type == MQWS_PKT_SUBSCRIBE ||
+                              type == MQWS_PKT_UNSUBSCRIBE)
+                                 ? 2u
+                                 : 0u))) {
+        rc = mqws__check_fixed_flags((int)type, fl, level, err);
+        if (rc)
+            return rc;
+    }
+    switch (type) {
+        case MQWS_PKT_CONNACK:
+            return dec_connack(buf, p, end, level, flags, out, err);
+        case MQWS_PKT_PUBACK:
+        case MQWS_PKT_PUBREC:
+        case MQWS_PKT_PUBREL:
+        case MQWS_PKT_PUBCOMP:
+            return dec_ack(buf, p, end, (int)type, level, flags, out, err);
+        case MQWS_PKT_SUBSCRIBE:
+        case MQWS_PKT_UNSUBSCRIBE:
+            return dec_subscribe(buf, p, end, (int)type, level, flags, out, err);
+        case MQWS_PKT_SUBACK:
+        case MQWS_PKT_UNSUBACK:
+            return dec_suback(buf, p, end, (int)type, level, flags, out, err);
+        case MQWS_PKT_PINGREQ:
+        case MQWS_PKT_PINGRESP:
+            return p == end ? MQWS_OK : TRAILING(p);
+        case MQWS_PKT_DISCONNECT:
+            if (!V5(level)) {
+                props_clear(&out->props);
+                out->reason_code = 0;
+                out->tail_form = 0;
+                return p == end ? MQWS_OK : TRAILING(p);
+            }
+            return rd_tail(buf, p, end, (int)type, level, flags, out, err);
+        default: /* AUTH, 5.0 only (checked above) */
+            rc = rd_tail(buf, p, end, (int)type, level, flags, out, err);
+            return rc;
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Entry iteration */
+
+void mqws_entry_iter_init(const mqws_packet *p, uint8_t level, mqws_entry_iter *it) {
+    it->pos = p->entries.ptr;
+    it->end = p->entries.ptr ? p->entries.ptr + p->entries.len : NULL;
+    it->level = level;
+}
+
+int mqws_subscribe_next(mqws_entry_iter *it, mqws_subscription *out) {
+    const uint8_t *p = it->pos;
+    mqws_view f;
+    if (!p || !rd_view(&p, it->end, &f) || p >= it->end) {
+        it->pos = it->end;
+        return 0;
+    }
+    unsigned o = *p++;
+    it->pos = p;
+    out->filter = f;
+    out->qos = (uint8_t)(o & 3);
+    if (it->level == MQWS_MQTT_5) {
+        out->no_local = (uint8_t)((o >> 2) & 1);
+        out->retain_as_published = (uint8_t)((o >> 3) & 1);
+        out->retain_handling = (uint8_t)((o >> 4) & 3);
+    } else {
+        out->no_local = out->retain_as_published = out->retain_handling = 0;
+    }
+    return 1;
+}
+
+int mqws_unsubscribe_next(mqws_entry_iter *it, mqws_view *filter) {
+    const uint8_t *p = it->pos;
+    if (!p || !rd_view(&p, it->end, filter)) {
+        it->pos = it->end;
+        return 0;
+    }
+    it->pos = p;
+    return 1;
+}

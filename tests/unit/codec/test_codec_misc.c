@@ -1,0 +1,408 @@
+/* Fixed-header rules for every packet type (MQTT 5 §2.1, MQTT 3.1.1 §2.2), PINGREQ, PINGRESP,
+ * DISCONNECT, AUTH, names, and the codec's no-allocation guarantee.
+ * SPDX-License-Identifier: MIT */
+#include "codec_util.h"
+
+#include <stdlib.h>
+
+/* A valid body for each non-PUBLISH type at 3.1.1 and 5.0 (packet id 1, one entry). */
+static const struct {
+    uint8_t type;
+    uint8_t flags; /* the required value */
+    const char *body4, *body5;
+    const char *stmt4, *stmt5; /* the statement a wrong flag value breaks */
+} types[] = {
+    {MQWS_PKT_CONNECT, 0, "00 04 4d 51 54 54 04 02 00 3c 00 00",
+     "00 04 4d 51 54 54 05 02 00 3c 00 00 00", "MQTT-2.2.2-1", "MQTT-2.1.3-1"},
+    {MQWS_PKT_CONNACK, 0, "00 00", "00 00 00", "MQTT-2.2.2-1", "MQTT-2.1.3-1"},
+    {MQWS_PKT_PUBACK, 0, "00 01", "00 01", "MQTT-2.2.2-1", "MQTT-2.1.3-1"},
+    {MQWS_PKT_PUBREC, 0, "00 01", "00 01", "MQTT-2.2.2-1", "MQTT-2.1.3-1"},
+    {MQWS_PKT_PUBREL, 2, "00 01", "00 01", "MQTT-3.6.1-1", "MQTT-3.6.1-1"},
+    {MQWS_PKT_PUBCOMP, 0, "00 01", "00 01", "MQTT-2.2.2-1", "MQTT-2.1.3-1"},
+    {MQWS_PKT_SUBSCRIBE, 2, "00 01 00 01 61 00", "00 01 00 00 01 61 00", "MQTT-3.8.1-1",
+     "MQTT-3.8.1-1"},
+    {MQWS_PKT_SUBACK, 0, "00 01 00", "00 01 00 00", "MQTT-2.2.2-1", "MQTT-2.1.3-1"},
+    {MQWS_PKT_UNSUBSCRIBE, 2, "00 01 00 01 61", "00 01 00 00 01 61", "MQTT-3.10.1-1",
+     "MQTT-3.10.1-1"},
+    {MQWS_PKT_UNSUBACK, 0, "00 01", "00 01 00 00", "MQTT-2.2.2-1", "MQTT-2.1.3-1"},
+    {MQWS_PKT_PINGREQ, 0, "", "", "MQTT-2.2.2-1", "MQTT-2.1.3-1"},
+    {MQWS_PKT_PINGRESP, 0, "", "", "MQTT-2.2.2-1", "MQTT-2.1.3-1"},
+    {MQWS_PKT_DISCONNECT, 0, "", "", "MQTT-3.14.1-1|MQTT-2.2.2-1", "MQTT-3.14.1-1|MQTT-2.1.3-1"},
+    {MQWS_PKT_AUTH, 0, NULL, "", NULL, "MQTT-3.15.1-1|MQTT-2.1.3-1"},
+};
+
+static void mk(cu_buf *o, uint8_t first, const char *body) {
+    cu_buf b = {.n = 0};
+    cu_put_hex(&b, body);
+    cu_packet(o, first, b.b, b.n);
+}
+
+/* [MQTT-2.1.3-1] (3.1.1 [MQTT-2.2.2-1], [MQTT-2.2.2-2]) Reserved flag bits MUST be set to the
+ * value listed in Table 2-2; anything else is a Malformed Packet. Every type, every value. */
+TEST(mqtt_2_1_3_1_reserved_fixed_header_flags) {
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        for (unsigned f = 0; f < 16; f++) {
+            for (int v = 0; v < 2; v++) {
+                uint8_t level = v ? MQWS_MQTT_5 : MQWS_MQTT_311;
+                const char *body = v ? types[i].body5 : types[i].body4;
+                const char *stmt = v ? types[i].stmt5 : types[i].stmt4;
+                if (!body)
+                    continue;
+                cu_buf o;
+                mk(&o, (uint8_t)(types[i].type << 4 | f), body);
+                if (f == types[i].flags)
+                    DECODE_OK_BYTES(cu_keep(o.b, o.n), o.n, level, 0, NULL);
+                else if (cu_decode_err(__FILE__, __LINE__, o.b, o.n, level, 0, MQWS_EMALFORMED,
+                                       stmt, NULL) != MQWS_EMALFORMED)
+                    fprintf(stderr, "  type %d flags %u level %d\n", types[i].type, f, level);
+            }
+        }
+    }
+}
+
+/* mqws_packet_init sets the flags the type requires. */
+TEST(packet_init_sets_required_flags) {
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        mqws_packet p;
+        memset(&p, 0x5a, sizeof p);
+        mqws_packet_init(&p, types[i].type);
+        CHECK_INT(p.type, types[i].type);
+        CHECK_INT(p.flags, types[i].flags);
+        CHECK_INT(p.packet_id, 0);
+        CHECK_INT(p.props.present, 0);
+    }
+}
+
+/* Packet type 15 is reserved before 5.0 (3.1.1 §2.2.1): AUTH only exists at level 5. */
+TEST(mqtt311_2_2_1_type_15_is_reserved) {
+    MALFORMED("f0 00", MQWS_MQTT_311, NULL);
+    MALFORMED("f0 00", MQWS_MQTT_31, NULL);
+    mqws_packet p;
+    mqws_packet_init(&p, MQWS_PKT_AUTH);
+    uint8_t buf[16];
+    size_t w;
+    CHECK_INT(mqws_encode(&p, MQWS_MQTT_311, buf, sizeof buf, &w), MQWS_EINVAL);
+    CHECK_INT(mqws_encode(&p, MQWS_MQTT_5, buf, sizeof buf, &w), MQWS_OK);
+}
+
+/* An unknown protocol level for a non-CONNECT packet is a caller error, not a peer's. */
+TEST(decode_and_encode_refuse_unknown_levels) {
+    size_t n;
+    const uint8_t *b = cu_hex("c0 00", &n);
+    mqws_packet p;
+    CHECK(mqws_decode(b, n, 6, 0, &p, NULL) < 0);
+    mqws_packet_init(&p, MQWS_PKT_PINGREQ);
+    uint8_t buf[8];
+    size_t w;
+    CHECK_INT(mqws_encode(&p, 6, buf, sizeof buf, &w), MQWS_EINVAL);
+    mqws_packet_init(&p, 0);
+    CHECK_INT(mqws_encode(&p, MQWS_MQTT_311, buf, sizeof buf, &w), MQWS_EINVAL);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* PINGREQ, PINGRESP */
+
+TEST(ping_round_trips) {
+    static const uint8_t levels[] = {MQWS_MQTT_31, MQWS_MQTT_311, MQWS_MQTT_5};
+    for (size_t l = 0; l < 3; l++) {
+        mqws_packet p;
+        DECODE_OK("c0 00", levels[l], MQWS_DECODE_FROM_CLIENT, &p);
+        CHECK_INT(p.type, MQWS_PKT_PINGREQ);
+        DECODE_OK("d0 00", levels[l], MQWS_DECODE_FROM_SERVER, &p);
+        CHECK_INT(p.type, MQWS_PKT_PINGRESP);
+        mqws_packet_init(&p, MQWS_PKT_PINGREQ);
+        ENCODE_EQ(&p, levels[l], "c0 00");
+        mqws_packet_init(&p, MQWS_PKT_PINGRESP);
+        ENCODE_EQ(&p, levels[l], "d0 00");
+        /* No variable header, no payload. */
+        MALFORMED("c0 01 00", levels[l], NULL);
+        MALFORMED("d0 02 00 00", levels[l], NULL);
+    }
+}
+
+/* Direction: PINGREQ comes from clients, PINGRESP from servers. */
+TEST(ping_direction) {
+    DECODE_ERR("c0 00", MQWS_MQTT_311, MQWS_DECODE_FROM_SERVER, MQWS_EPROTO, NULL);
+    DECODE_ERR("d0 00", MQWS_MQTT_311, MQWS_DECODE_FROM_CLIENT, MQWS_EPROTO, NULL);
+    DECODE_ERR("c0 00", MQWS_MQTT_5, MQWS_DECODE_FROM_SERVER, MQWS_EPROTO, NULL);
+    DECODE_ERR("d0 00", MQWS_MQTT_5, MQWS_DECODE_FROM_CLIENT, MQWS_EPROTO, NULL);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* DISCONNECT */
+
+TEST(disconnect_round_trips) {
+    mqws_packet p;
+    DECODE_OK("e0 00", MQWS_MQTT_31, 0, &p);
+    DECODE_OK("e0 00", MQWS_MQTT_311, 0, &p);
+    DECODE_OK("e0 00", MQWS_MQTT_5, 0, &p);
+    CHECK_INT(p.reason_code, MQWS_RC_NORMAL_DISCONNECTION);
+    DECODE_OK("e0 01 04", MQWS_MQTT_5, 0, &p);
+    CHECK_INT(p.reason_code, MQWS_RC_DISCONNECT_WITH_WILL);
+    DECODE_OK("e0 07 04 05 11 00 00 00 00", MQWS_MQTT_5, MQWS_DECODE_FROM_CLIENT, &p);
+    CHECK_INT(p.props.session_expiry, 0);
+    CHECK(p.props.present & MQWS_PROPF_SESSION_EXPIRY_INTERVAL);
+    DECODE_OK("e0 0d 9c 0b 1c 00 03 61 2e 62 1f 00 02 62 79", MQWS_MQTT_5, MQWS_DECODE_FROM_SERVER,
+              &p);
+    CHECK_INT(p.reason_code, MQWS_RC_USE_ANOTHER_SERVER);
+    CHECK_VIEW(p.props.server_reference, "a.b");
+    CHECK_VIEW(p.props.reason_string, "by");
+    /* Reason 0 with an empty property block spelled out: accepted, not canonical. */
+    DECODE_OK_NONCANON("e0 02 00 00", MQWS_MQTT_5, 0, &p);
+    DECODE_OK_NONCANON("e0 01 00", MQWS_MQTT_5, 0, &p);
+    DECODE_OK_NONCANON("e0 02 8e 00", MQWS_MQTT_5, 0, &p);
+    CHECK_INT(p.reason_code, MQWS_RC_SESSION_TAKEN_OVER);
+}
+
+TEST(disconnect_encode_exact_bytes) {
+    mqws_packet p;
+    mqws_packet_init(&p, MQWS_PKT_DISCONNECT);
+    ENCODE_EQ(&p, MQWS_MQTT_311, "e0 00");
+    ENCODE_EQ(&p, MQWS_MQTT_5, "e0 00");
+    p.reason_code = MQWS_RC_SERVER_SHUTTING_DOWN;
+    ENCODE_EQ(&p, MQWS_MQTT_5, "e0 01 8b");
+    p.props.present = MQWS_PROPF_REASON_STRING;
+    p.props.reason_string = mqws_view_cstr("bye");
+    ENCODE_EQ(&p, MQWS_MQTT_5, "e0 08 8b 06 1f 00 03 62 79 65");
+}
+
+/* 3.1.1: DISCONNECT has no variable header or payload. */
+TEST(mqtt311_disconnect_length_is_0) {
+    MALFORMED("e0 01 00", MQWS_MQTT_311, NULL);
+    MALFORMED("e0 01 00", MQWS_MQTT_31, NULL);
+}
+
+/* [MQTT-3.14.2-1] one of the DISCONNECT Reason Codes. 0x8C (Bad authentication method) is
+ * missing from the DISCONNECT table (§3.14.2.1) but listed for DISCONNECT in the table of all
+ * reason codes (§2.4); the codec follows §2.4 and so does this test. */
+TEST(mqtt_3_14_2_1_disconnect_reason_codes) {
+    static const uint8_t valid[] = {0x00, 0x04, 0x80, 0x81, 0x82, 0x83, 0x87, 0x89, 0x8b, 0x8c,
+                                    0x8d, 0x8e, 0x8f, 0x90, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98,
+                                    0x99, 0x9a, 0x9b, 0x9c, 0x9d, 0x9e, 0x9f, 0xa0, 0xa1, 0xa2};
+    for (int rc = 0; rc < 256; rc++) {
+        uint8_t b[] = {0xe0, 0x01, (uint8_t)rc};
+        int ok = memchr(valid, rc, sizeof valid) != NULL;
+        if (ok && rc != 0)
+            DECODE_OK_BYTES(cu_keep(b, 3), 3, MQWS_MQTT_5, 0, NULL);
+        else if (!ok)
+            DECODE_ERR_BYTES(b, 3, MQWS_MQTT_5, 0, 0, "MQTT-3.14.2-1");
+        CHECK_INT(mqws_reason_name(rc, MQWS_PKT_DISCONNECT, 5) != NULL, ok);
+    }
+}
+
+/* [MQTT-3.14.2-2] The Session Expiry Interval MUST NOT be sent on a DISCONNECT by the Server. */
+TEST(mqtt_3_14_2_2_session_expiry_from_server) {
+    DECODE_ERR("e0 07 00 05 11 00 00 00 0a", MQWS_MQTT_5, MQWS_DECODE_FROM_SERVER, MQWS_EPROTO,
+               "MQTT-3.14.2-2");
+    DECODE_OK("e0 07 00 05 11 00 00 00 0a", MQWS_MQTT_5, MQWS_DECODE_FROM_CLIENT, NULL);
+}
+
+TEST(disconnect_structure) {
+    MALFORMED("e0 02 00 05", MQWS_MQTT_5, NULL);          /* properties past the end */
+    MALFORMED("e0 03 00 00 00", MQWS_MQTT_5, NULL);       /* trailing byte */
+    MALFORMED("e0 05 00 03 21 00 01", MQWS_MQTT_5, NULL); /* Receive Maximum not allowed */
+    PROTOERR("e0 0c 00 0a 11 00 00 00 01 11 00 00 00 01", MQWS_MQTT_5, NULL); /* twice */
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* AUTH (5.0 only) */
+
+TEST(auth_round_trips) {
+    mqws_packet p;
+    DECODE_OK("f0 00", MQWS_MQTT_5, MQWS_DECODE_FROM_CLIENT, &p);
+    CHECK_INT(p.type, MQWS_PKT_AUTH);
+    CHECK_INT(p.reason_code, MQWS_RC_SUCCESS);
+    DECODE_OK("f0 10 18 0e 15 00 05 53 43 52 41 4d 16 00 03 01 02 03", MQWS_MQTT_5,
+              MQWS_DECODE_FROM_SERVER, &p);
+    CHECK_INT(p.reason_code, MQWS_RC_CONTINUE_AUTHENTICATION);
+    CHECK_VIEW(p.props.auth_method, "SCRAM");
+    CHECK_MEM(p.props.auth_data.ptr, p.props.auth_data.len, "\x01\x02\x03", 3);
+    DECODE_OK_NONCANON("f0 02 00 00", MQWS_MQTT_5, 0, &p);
+    mqws_packet_init(&p, MQWS_PKT_AUTH);
+    p.reason_code = MQWS_RC_REAUTHENTICATE;
+    p.props.present = MQWS_PROPF_AUTHENTICATION_METHOD;
+    p.props.auth_method = mqws_view_cstr("m");
+    ENCODE_EQ(&p, MQWS_MQTT_5, "f0 06 19 04 15 00 01 6d");
+}
+
+/* [MQTT-3.15.2-1] one of the AUTH Reason Codes. */
+TEST(mqtt_3_15_2_1_auth_reason_codes) {
+    for (int rc = 0; rc < 256; rc++) {
+        uint8_t b[] = {0xf0, 0x06, (uint8_t)rc, 0x04, 0x15, 0x00, 0x01, 0x6d};
+        int ok = rc == 0x00 || rc == 0x18 || rc == 0x19;
+        if (ok)
+            DECODE_OK_BYTES(cu_keep(b, sizeof b), sizeof b, MQWS_MQTT_5, 0, NULL);
+        else
+            DECODE_ERR_BYTES(b, sizeof b, MQWS_MQTT_5, 0, 0, "MQTT-3.15.2-1");
+        CHECK_INT(mqws_reason_name(rc, MQWS_PKT_AUTH, 5) != NULL, ok);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Names */
+
+TEST(packet_type_names) {
+    static const char *const names[16] = {"RESERVED",  "CONNECT",  "CONNACK",     "PUBLISH",
+                                          "PUBACK",    "PUBREC",   "PUBREL",      "PUBCOMP",
+                                          "SUBSCRIBE", "SUBACK",   "UNSUBSCRIBE", "UNSUBACK",
+                                          "PINGREQ",   "PINGRESP", "DISCONNECT",  "AUTH"};
+    for (int t = 0; t < 16; t++)
+        CHECK_STR(mqws_packet_type_name(t), names[t]);
+    CHECK_STR(mqws_packet_type_name(16), "RESERVED");
+    CHECK_STR(mqws_packet_type_name(-1), "RESERVED");
+}
+
+/* Reason code names (MQTT 5 §2.4 and the per-packet tables; 3.1.1 CONNACK §3.2.2.3). */
+TEST(reason_code_names) {
+    CHECK_STR(mqws_reason_name(0x00, MQWS_PKT_DISCONNECT, 5), "Normal disconnection");
+    CHECK_STR(mqws_reason_name(0x00, MQWS_PKT_SUBACK, 5), "Granted QoS 0");
+    CHECK_STR(mqws_reason_name(0x02, MQWS_PKT_SUBACK, 5), "Granted QoS 2");
+    CHECK_STR(mqws_reason_name(0x00, MQWS_PKT_CONNACK, 5), "Success");
+    CHECK_STR(mqws_reason_name(0x81, MQWS_PKT_CONNACK, 5), "Malformed Packet");
+    CHECK_STR(mqws_reason_name(0x82, MQWS_PKT_DISCONNECT, 5), "Protocol Error");
+    CHECK_STR(mqws_reason_name(0x10, MQWS_PKT_PUBACK, 5), "No matching subscribers");
+    CHECK_STR(mqws_reason_name(0x04, MQWS_PKT_DISCONNECT, 5), "Disconnect with Will Message");
+    CHECK_STR(mqws_reason_name(0x18, MQWS_PKT_AUTH, 5), "Continue authentication");
+    CHECK_STR(mqws_reason_name(0x02, MQWS_PKT_CONNACK, 4), "Identifier rejected");
+    CHECK(mqws_reason_name(0x01, MQWS_PKT_CONNACK, 4) != NULL);
+    CHECK(mqws_reason_name(0x05, MQWS_PKT_CONNACK, 3) != NULL);
+    CHECK(mqws_reason_name(0x10, MQWS_PKT_CONNACK, 5) == NULL);
+    CHECK(mqws_reason_name(0x06, MQWS_PKT_CONNACK, 4) == NULL);
+    CHECK(mqws_reason_name(0x83, MQWS_PKT_SUBACK, 4) == NULL);
+    CHECK(mqws_reason_name(0x80, MQWS_PKT_SUBACK, 4) != NULL);
+    CHECK(mqws_reason_name(0x00, MQWS_PKT_PINGREQ, 5) == NULL);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* No allocation.
+ *
+ * The codec API takes no allocator and returns views into the caller's input, so it has no
+ * allocating path for a failing allocator to exercise. What can be checked is that it really
+ * calls no allocator: when the link supports --wrap (meson.build), the libc allocation entry
+ * points are wrapped for this executable and counted while a corpus of every packet type at
+ * every level is decoded and re-encoded. Without --wrap, the test still decodes the corpus
+ * from read-only memory and checks every view points into it. */
+
+#ifdef MQWS_TEST_WRAP_MALLOC
+static long alloc_calls;
+static int counting;
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t k, size_t n);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t k, size_t n);
+void *__wrap_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n) {
+    alloc_calls += counting;
+    return __real_malloc(n);
+}
+void *__wrap_calloc(size_t k, size_t n) {
+    alloc_calls += counting;
+    return __real_calloc(k, n);
+}
+void *__wrap_realloc(void *p, size_t n) {
+    alloc_calls += counting;
+    return __real_realloc(p, n);
+}
+#endif
+
+static const char *const corpus[][2] = {
+    {"4", "10 28 00 04 4d 51 54 54 04 d4 00 3c 00 08 63 6c 69 65 6e 74 2d 31 00 03 77 2f 74 00 "
+          "03 62 79 65 00 04 75 73 65 72 00 02 70 77"},
+    {"3", "10 20 00 06 4d 51 49 73 64 70 03 ee 00 1e 00 02 63 31 00 03 77 2f 74 00 03 62 79 65 "
+          "00 01 75 00 01 70"},
+    {"5", "10 29 00 04 4d 51 54 54 05 ee 00 0a 08 11 00 00 00 78 21 00 14 00 02 63 35 05 18 00 "
+          "00 00 05 00 01 77 00 01 78 00 01 75 00 01 70"},
+    {"5", "20 0c 00 00 09 12 00 03 69 64 31 22 00 0a"},
+    {"4", "20 02 01 00"},
+    {"5", "32 30 00 03 61 2f 62 00 01 26 01 01 02 00 00 00 3c 03 00 0a 74 65 78 74 2f 70 6c 61 "
+          "69 6e 26 00 02 6b 31 00 02 76 31 26 00 02 6b 32 00 02 76 32 68 69"},
+    {"4", "3d 0c 00 03 61 2f 62 00 07 68 65 6c 6c 6f"},
+    {"5", "40 03 00 01 10"},
+    {"5", "50 02 00 01"},
+    {"5", "62 02 00 01"},
+    {"5", "70 03 00 01 92"},
+    {"5", "82 0c 00 04 03 0b ac 02 00 03 61 2f 2b 2d"},
+    {"4", "82 12 00 0a 00 03 61 2f 2b 00 00 03 62 2f 23 01 00 01 63 02"},
+    {"5", "90 09 00 04 05 1f 00 02 6f 6b 01"},
+    {"5", "a2 0b 00 05 00 00 03 61 2f 2b 00 01 62"},
+    {"5", "b0 05 00 05 00 00 11"},
+    {"4", "b0 02 00 0b"},
+    {"5", "c0 00"},
+    {"5", "d0 00"},
+    {"5", "e0 07 04 05 11 00 00 00 00"},
+    {"5", "f0 10 18 0e 15 00 05 53 43 52 41 4d 16 00 03 01 02 03"},
+    /* and some rejections */
+    {"4", "36 07 00 03 61 2f 62 00 01"},
+    {"5", "30 09 00 01 74 04 08 00 01 23 78"},
+    {"5", "82 03 00 01 00"},
+};
+
+TEST(codec_never_allocates) {
+    static uint8_t bufs[sizeof corpus / sizeof corpus[0]][128];
+    size_t lens[sizeof corpus / sizeof corpus[0]];
+    size_t k = sizeof corpus / sizeof corpus[0];
+    for (size_t i = 0; i < k; i++)
+        lens[i] = testlib_hex(corpus[i][1], bufs[i], sizeof bufs[i]);
+#ifdef MQWS_TEST_WRAP_MALLOC
+    alloc_calls = 0;
+    counting = 1;
+#endif
+    int ok = 0, bad = 0;
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < k; i++) {
+            uint8_t level = (uint8_t)(corpus[i][0][0] - '0');
+            mqws_frame_info fi;
+            mqws_packet p;
+            memset(&p, 0, sizeof p);
+            if (mqws_frame(bufs[i], lens[i], 0, &fi) != MQWS_FRAME_READY)
+                continue;
+            mqws_decode_error e;
+            if (mqws_decode(bufs[i], lens[i], level, 0, &p, &e) != MQWS_OK) {
+                bad++;
+                continue;
+            }
+            ok++;
+            uint8_t out[256];
+            size_t w = 0, sz = 0;
+            mqws_iovec iov[2];
+            CHECK_INT(cu_reencode(&p, level, out, sizeof out, &w), MQWS_OK);
+            CHECK_INT(mqws_encoded_size(&p, level, &sz), MQWS_OK);
+            if (p.type == MQWS_PKT_PUBLISH)
+                CHECK_INT(mqws_encode_publish_iov(&p, level, out, sizeof out, iov), MQWS_OK);
+            CHECK_INT(mqws_validate(&p, level, 0, &e), MQWS_OK);
+            mqws_prop_iter it;
+            mqws_prop pr;
+            mqws_props_iter_init(&p.props, &it);
+            while (mqws_props_next(&it, &pr))
+                ;
+        }
+    }
+#ifdef MQWS_TEST_WRAP_MALLOC
+    counting = 0;
+    CHECK_INT(alloc_calls, 0);
+#endif
+    CHECK_INT(ok, 3 * (int)(k - 3));
+    CHECK_INT(bad, 3 * 3);
+}
+
+int main(void) {
+    RUN(mqtt_2_1_3_1_reserved_fixed_header_flags);
+    RUN(packet_init_sets_required_flags);
+    RUN(mqtt311_2_2_1_type_15_is_reserved);
+    RUN(decode_and_encode_refuse_unknown_levels);
+    RUN(ping_round_trips);
+    RUN(ping_direction);
+    RUN(disconnect_round_trips);
+    RUN(disconnect_encode_exact_bytes);
+    RUN(mqtt311_disconnect_length_is_0);
+    RUN(mqtt_3_14_2_1_disconnect_reason_codes);
+    RUN(mqtt_3_14_2_2_session_expiry_from_server);
+    RUN(disconnect_structure);
+    RUN(auth_round_trips);
+    RUN(mqtt_3_15_2_1_auth_reason_codes);
+    RUN(packet_type_names);
+    RUN(reason_code_names);
+    RUN(codec_never_allocates);
+    return testlib_finish();
+}

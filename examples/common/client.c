@@ -207,7 +207,7 @@ static int parse_property(cli_opts *o, int argc, char **argv, int *i) {
         }
         if (add_user_prop(o, up, val, argv[*i + 4]))
             return -1;
-        *i += 4;
+        *i += 5; /* -D CMD user-property KEY VALUE */
         return 1;
     }
     unsigned long n = 0;
@@ -240,7 +240,7 @@ static int parse_property(cli_opts *o, int argc, char **argv, int *i) {
         cli_err(o, "-D %s: unknown property '%s' or invalid value '%s'", cmd, id, val);
         return -1;
     }
-    *i += 3;
+    *i += 4; /* -D CMD ID VALUE */
     return 1;
 }
 

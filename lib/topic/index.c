@@ -5,6 +5,61 @@
  * SPDX-License-Identifier: MIT */
 #include "topic_internal.h"
 
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#define CTZ64(v)    ((uint32_t)__builtin_ctzll(v))
+#else
+#define PREFETCH(p) ((void)(p))
+static uint32_t CTZ64(uint64_t v) {
+    uint32_t n = 0;
+    while (!(v & 1u)) {
+        v >>= 1;
+        n++;
+    }
+    return n;
+}
+#endif
+
+/* Eight bytes in memory order (byte k of memory in bits 8k..8k+7), zero padded past `n`.
+ * Whole words are single loads; a short tail re-reads the last eight bytes of the string and
+ * shifts, so no partial store has to be forwarded to a load. */
+MQWS_INLINE uint64_t load_le(const uint8_t *base, size_t i, size_t len) {
+    uint64_t w = 0;
+    size_t n = len - i;
+    if (n >= 8) {
+        memcpy(&w, base + i, 8);
+    } else if (len >= 8) {
+        memcpy(&w, base + len - 8, 8);
+#if defined(__BYTE_ORDER__) && defined(__ORDER_BIG_ENDIAN__) &&                                    \
+    __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        w = __builtin_bswap64(w);
+#endif
+        return w >> (8 * (8 - n));
+    } else {
+        for (size_t k = 0; k < n; k++)
+            w |= (uint64_t)base[i + k] << (8 * k);
+        return w;
+    }
+#if defined(__BYTE_ORDER__) && defined(__ORDER_BIG_ENDIAN__) &&                                    \
+    __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    return w;
+}
+
+/* Hash of one level, bytes [start, start + n) of a string of `len` bytes. A level of at most
+ * eight bytes is its zero-padded word tagged with its length (a load and a mask); the key chain
+ * (mqws__topic_combine, then a final mix) does the mixing. Longer levels are hashed. */
+MQWS_INLINE uint64_t level_hash(const uint8_t *s, size_t start, size_t n, size_t len,
+                                uint64_t seed) {
+    if (n > 8)
+        return mqws__topic_hash_bytes(s + start, n, seed);
+    uint64_t w = load_le(s, start, len);
+    if (n < 8)
+        w &= (1ull << (8 * n)) - 1;
+    return w ^ ((uint64_t)n << 59) ^ ((uint64_t)n * 0x9E37u);
+}
+
 /* ---- records -------------------------------------------------------------------------------- */
 
 /* One subscription (16 bytes): who, its identifier, its options and where it sits in its
@@ -66,6 +121,7 @@ typedef struct shape {
     uint16_t nlev; /* levels, not counting a final '#' */
     uint8_t tail;  /* ends with '#' */
     uint8_t wild0; /* first level is a wildcard: never matches '$' topics [MQTT-4.7.2-1] */
+    uint32_t w0;   /* first wildcard level ('+' or '#'), nlev if none */
 } shape;
 
 typedef struct slot {
@@ -239,21 +295,25 @@ static void parse_filter(const mqws_topic_index *x, const uint8_t *s, size_t len
             if (n == 1 && s[start] == '+')
                 p->sh.plus |= 1ull << lev;
             else
-                p->lh[lev] = mqws__topic_hash_bytes(s + start, n, x->cfg.seed);
+                p->lh[lev] = level_hash(s, start, n, len, x->cfg.seed);
             lev++;
         }
         start = i + 1;
     }
     p->sh.nlev = (uint16_t)lev;
     p->sh.wild0 = (uint8_t)(s[0] == '+' || s[0] == '#');
+    p->sh.w0 = p->sh.plus ? CTZ64(p->sh.plus) : lev;
 }
 
-static uint32_t shape_key(const shape *sh, const uint64_t *lh) {
-    uint64_t k = sh->seed;
+/* Key of a filter (or of a topic under a shape): the literal levels chained from the index
+ * seed, then the shape mixed in. mqws_topic_match() computes the same value from shared
+ * prefixes. */
+static uint32_t shape_key(const mqws_topic_index *x, const shape *sh, const uint64_t *lh) {
+    uint64_t k = x->cfg.seed;
     for (uint32_t i = 0; i < sh->nlev; i++)
         if (!(sh->plus >> i & 1u))
             k = mqws__topic_combine(k, lh[i]);
-    return (uint32_t)mqws__topic_mix(k);
+    return (uint32_t)mqws__topic_mix(k ^ sh->seed);
 }
 
 static uint64_t shape_seed(const mqws_topic_index *x, uint32_t id) {
@@ -315,12 +375,29 @@ MQWS_INLINE uint32_t home_of(uint32_t hash, uint32_t cap) {
     return (uint32_t)(((uint64_t)hash * cap) >> 32);
 }
 
+/* Robin Hood linear probing: entries stay ordered by home slot within a run, so a lookup
+ * stops as soon as it meets an entry closer to its home than the probe is (short unsuccessful
+ * searches, which most shape probes are), and entries with the same hash are adjacent. */
+MQWS_INLINE uint32_t dist_of(uint32_t hash, uint32_t i, uint32_t cap) {
+    uint32_t h = home_of(hash, cap);
+    return i >= h ? i - h : i + cap - h;
+}
+
 static void tab_put(slot *tab, uint32_t cap, uint32_t hash, uint32_t fh) {
-    uint32_t i = home_of(hash, cap);
-    while (tab[i].fh)
+    slot e = {hash, fh};
+    uint32_t i = home_of(hash, cap), d = 0;
+    while (tab[i].fh) {
+        uint32_t dd = dist_of(tab[i].hash, i, cap);
+        if (dd < d) {
+            slot tmp = tab[i];
+            tab[i] = e;
+            e = tmp;
+            d = dd;
+        }
         i = i + 1 == cap ? 0 : i + 1;
-    tab[i].hash = hash;
-    tab[i].fh = fh;
+        d++;
+    }
+    tab[i] = e;
 }
 
 static int tab_reserve(mqws_topic_index *x) {
@@ -345,19 +422,12 @@ static int tab_reserve(mqws_topic_index *x) {
 
 static void tab_del(mqws_topic_index *x, uint32_t i) {
     uint32_t cap = x->tab_cap;
-    uint32_t j = i;
-    for (;;) {
-        j = j + 1 == cap ? 0 : j + 1;
-        if (!x->tab[j].fh)
+    for (;;) { /* backward shift: pull the rest of the run one slot closer to home */
+        uint32_t j = i + 1 == cap ? 0 : i + 1;
+        if (!x->tab[j].fh || dist_of(x->tab[j].hash, j, cap) == 0)
             break;
-        uint32_t h = home_of(x->tab[j].hash, cap);
-        /* Move j back to the hole at i unless its home lies cyclically in (i, j]. */
-        uint32_t dist_home = j >= h ? j - h : j + cap - h;
-        uint32_t dist_hole = j >= i ? j - i : j + cap - i;
-        if (dist_home >= dist_hole) {
-            x->tab[i] = x->tab[j];
-            i = j;
-        }
+        x->tab[i] = x->tab[j];
+        i = j;
     }
     x->tab[i].fh = 0;
     x->tab[i].hash = 0;
@@ -375,11 +445,11 @@ static uint32_t tab_find(const mqws_topic_index *x, uint32_t hash, uint32_t sid,
                          mqws_view group) {
     if (!x->tab_cap)
         return NO_POS;
-    uint32_t i = home_of(hash, x->tab_cap);
-    while (x->tab[i].fh) {
+    uint32_t cap = x->tab_cap;
+    for (uint32_t i = home_of(hash, cap), d = 0;
+         x->tab[i].fh && dist_of(x->tab[i].hash, i, cap) >= d; i = i + 1 == cap ? 0 : i + 1, d++) {
         if (x->tab[i].hash == hash && fent_is(F(x, x->tab[i].fh), sid, filter, group))
             return i;
-        i = i + 1 == x->tab_cap ? 0 : i + 1;
     }
     return NO_POS;
 }
@@ -502,7 +572,7 @@ static void fent_delete(mqws_topic_index *x, uint32_t fh) {
     parsed p;
     parse_filter(x, f->text, f->len, &p);
     shape *sh = &x->shapes[f->shape];
-    uint32_t hash = shape_key(sh, p.lh);
+    uint32_t hash = shape_key(x, sh, p.lh);
     uint32_t i = home_of(hash, x->tab_cap);
     while (x->tab[i].fh != fh)
         i = i + 1 == x->tab_cap ? 0 : i + 1;
@@ -658,7 +728,7 @@ int mqws_topic_subscribe(mqws_topic_index *x, mqws_topic_subscriber *o, const ui
     int sid = shape_find(x, &p.sh);
     uint32_t hash = 0, si = NO_POS;
     if (sid >= 0) {
-        hash = shape_key(&x->shapes[sid], p.lh);
+        hash = shape_key(x, &x->shapes[sid], p.lh);
         si = tab_find(x, hash, (uint32_t)sid, filter, group);
     }
     if (si != NO_POS) {
@@ -740,7 +810,7 @@ int mqws_topic_subscribe(mqws_topic_index *x, mqws_topic_subscriber *o, const ui
         }
         shape *sh = &x->shapes[sid];
         sh->refs++;
-        hash = shape_key(sh, p.lh);
+        hash = shape_key(x, sh, p.lh);
         fent *f = F(x, fh);
         f->len = (uint16_t)filter.len;
         f->glen = (uint16_t)group.len;
@@ -780,7 +850,7 @@ int mqws_topic_unsubscribe(mqws_topic_index *x, mqws_topic_subscriber *o, const 
     int sid = shape_find(x, &p.sh);
     if (sid < 0)
         return MQWS_ENOTFOUND;
-    uint32_t si = tab_find(x, shape_key(&x->shapes[sid], p.lh), (uint32_t)sid, filter, group);
+    uint32_t si = tab_find(x, shape_key(x, &x->shapes[sid], p.lh), (uint32_t)sid, filter, group);
     if (si == NO_POS)
         return MQWS_ENOTFOUND;
     uint32_t fh = x->tab[si].fh;
@@ -829,114 +899,237 @@ static uint32_t pick_member(mqws_topic_index *x, vec_hdr *v, const mqws_topic_pu
     }
 }
 
-#define BATCH 32u
-#if defined(__GNUC__) || defined(__clang__)
-#define PREFETCH(p) __builtin_prefetch(p)
-#else
-#define PREFETCH(p) ((void)(p))
-#endif
+#define ONES 0x0101010101010101ull
+#define LOW7 0x7F7F7F7F7F7F7F7Full
+/* High bit set in each byte of v that is zero (exact: no false positives). */
+MQWS_INLINE uint64_t zero_bytes(uint64_t v) { return ~(((v & LOW7) + LOW7) | v | LOW7); }
+
+/* Split a topic name into levels: start offsets (off[L] = len + 1) and per-level hashes,
+ * scanning eight bytes at a time. Returns the level count, or 0 for a wildcard or too many
+ * levels. */
+static uint32_t split_name(const mqws_topic_index *x, const uint8_t *t, size_t len, uint32_t *off,
+                           uint64_t *lh) {
+    const uint32_t maxl = x->cfg.max_levels;
+    const uint64_t seed = x->cfg.seed;
+    uint32_t L = 0, start = 0;
+    uint64_t wild = 0;
+    for (size_t i = 0; i < len; i += 8) {
+        uint64_t w = load_le(t, i, len);
+        wild |= zero_bytes(w ^ (ONES * '+')) | zero_bytes(w ^ (ONES * '#'));
+        for (uint64_t sl = zero_bytes(w ^ (ONES * '/')); sl; sl &= sl - 1) {
+            uint32_t end = (uint32_t)i + (CTZ64(sl) >> 3);
+            if (L + 2 > maxl)
+                return 0;
+            off[L] = start;
+            lh[L++] = level_hash(t, start, end - start, len, seed);
+            start = end + 1;
+        }
+    }
+    if (wild)
+        return 0;
+    off[L] = start;
+    lh[L++] = level_hash(t, start, len - start, len, seed);
+    off[L] = (uint32_t)len + 1;
+    return L;
+}
+
+/* Equality of short byte strings without a library call (topic levels are a few bytes). */
+MQWS_INLINE int bytes_eq(const uint8_t *a, const uint8_t *b, size_t n) {
+    uint64_t x, y;
+    if (n >= 8) {
+        for (; n > 8; a += 8, b += 8, n -= 8) {
+            memcpy(&x, a, 8);
+            memcpy(&y, b, 8);
+            if (x != y)
+                return 0;
+        }
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        return x == y;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
+}
+
+/* Check a wildcard filter against the topic whose level starts are off[]: the literal prefix
+ * at once, then level by level. The shape already fixed the level count. */
+static int verify_wild(const fent *f, const shape *sh, const uint8_t *t, const uint32_t *off) {
+    uint32_t w0 = sh->w0;
+    const uint8_t *fp = f->text, *fend = f->text + f->len;
+    if (w0) { /* levels 0..w0-1 are literal: compare them at once, then the separator */
+        uint32_t pre = off[w0] - 1;
+        if (f->len <= pre || f->text[pre] != '/' || !bytes_eq(f->text, t, pre))
+            return 0;
+        fp += pre + 1;
+    }
+    for (uint32_t i = w0; i < sh->nlev; i++) {
+        const uint8_t *e = fp;
+        while (e < fend && *e != '/')
+            e++;
+        if (!(sh->plus >> i & 1u)) {
+            size_t tl = off[i + 1] - off[i] - 1;
+            if ((size_t)(e - fp) != tl || !bytes_eq(fp, t + off[i], tl))
+                return 0;
+        }
+        fp = e + 1;
+    }
+    return 1;
+}
+
+static void fill(mqws_topic_match_info *m, const sub_rec *r) {
+    uint32_t op = r->opos_opts >> OPT_SHIFT;
+    m->subscriber = r->owner;
+    m->user = r->owner->user;
+    m->subscription_id = r->id;
+    m->max_qos = (uint8_t)(op & OPT_QOS);
+    m->retain_as_published = (uint8_t)((op & OPT_RAP) != 0);
+    m->retain_handling = (uint8_t)OPT_RH(op);
+}
+
+#define MAXCAND 32u
+
+typedef struct mctx {
+    mqws_topic_index *x;
+    const uint8_t *t;
+    size_t len;
+    const uint32_t *off;
+    const mqws_topic_publish *pub;
+    mqws_topic_match_fn fn;
+    void *ctx;
+    int reported;
+    uint32_t nc;
+    uint32_t cand[MAXCAND];
+    uint16_t csid[MAXCAND];
+} mctx;
+
+/* Verify the buffered candidates (prefetching the subscriber records of those that match),
+ * then report them. Returns non-zero if the callback stopped. */
+static int flush(mctx *c) {
+    mqws_topic_index *x = c->x;
+    const mqws_topic_subscriber *publisher = c->pub ? c->pub->publisher : NULL;
+    fent *ok[MAXCAND];
+    uint32_t nok = 0, nc = c->nc;
+    c->nc = 0;
+    for (uint32_t k = 0; k < nc; k++) {
+        fent *f = F(x, c->cand[k]);
+        const uint16_t sid = c->csid[k];
+        if (f->shape != sid)
+            continue;
+        const shape *sh = &x->shapes[sid];
+        if (sh->plus == 0 && !sh->tail ? (f->len != c->len || !bytes_eq(f->text, c->t, c->len))
+                                       : !verify_wild(f, sh, c->t, c->off))
+            continue;
+        if (f->flags & FENT_VEC)
+            PREFETCH(VEC_ITEMS(f->u.vec));
+        else
+            PREFETCH(f->u.one.owner);
+        ok[nok++] = f;
+    }
+    for (uint32_t k = 0; k < nok; k++) {
+        fent *f = ok[k];
+        mqws_topic_match_info m;
+        m.filter.ptr = f->text;
+        m.filter.len = f->len;
+        m.group.ptr = f->text + f->len;
+        m.group.len = f->glen;
+        if (f->glen) { /* one member of a shared group */
+            vec_hdr *v = f->u.vec;
+            fill(&m, &VEC_ITEMS(v)[pick_member(x, v, c->pub, c->t, c->len)]);
+            m.shared = 1;
+            c->reported++;
+            if (c->fn(c->ctx, &m))
+                return 1;
+            continue;
+        }
+        uint32_t n = fent_n(f);
+        const sub_rec *it = fent_items(f);
+        m.shared = 0;
+        for (uint32_t j = 0; j < n; j++) {
+            uint32_t op = it[j].opos_opts >> OPT_SHIFT;
+            if ((op & OPT_NL) && it[j].owner == publisher) /* [MQTT-3.8.3-3] */
+                continue;
+            fill(&m, &it[j]);
+            c->reported++;
+            if (c->fn(c->ctx, &m))
+                return 1;
+        }
+    }
+    return 0;
+}
 
 int mqws_topic_match(mqws_topic_index *x, const uint8_t *t, size_t len,
                      const mqws_topic_publish *pub, mqws_topic_match_fn fn, void *ctx) {
     uint64_t lh[MQWS_TOPIC_MAX_LEVELS];
+    uint32_t off[MQWS_TOPIC_MAX_LEVELS + 1];
     if (len == 0 || len > x->cfg.max_len)
         return MQWS_EINVAL;
-    uint32_t L = 0, maxl = x->cfg.max_levels;
-    size_t start = 0;
-    for (size_t i = 0; i < len; i++) {
-        uint8_t c = t[i];
-        if (c == '/') {
-            if (L + 1 >= maxl)
-                return MQWS_EINVAL;
-            lh[L++] = mqws__topic_hash_bytes(t + start, i - start, x->cfg.seed);
-            start = i + 1;
-        } else if (c == '+' || c == '#') {
-            return MQWS_EINVAL;
-        }
-    }
-    lh[L++] = mqws__topic_hash_bytes(t + start, len - start, x->cfg.seed);
+    const uint32_t L = split_name(x, t, len, off, lh);
+    if (L == 0)
+        return MQWS_EINVAL;
     if (x->tab_count == 0)
         return 0;
-    const int dollar = t[0] == '$';
-    const mqws_topic_subscriber *publisher = pub ? pub->publisher : NULL;
-    int reported = 0;
+    /* Key prefixes: pk[i] combines levels 0..i-1 and is shared by every shape. */
+    uint64_t pk[MQWS_TOPIC_MAX_LEVELS + 1];
+    pk[0] = x->cfg.seed;
+    for (uint32_t i = 0; i < L; i++)
+        pk[i + 1] = mqws__topic_combine(pk[i], lh[i]);
 
-    uint32_t keys[BATCH];
-    uint16_t sids[BATCH];
-    uint32_t k = 0;
-    for (uint32_t a = 0; a <= x->nactive; a++) {
-        if (a < x->nactive) {
+    const int dollar = t[0] == '$';
+    const uint32_t cap = x->tab_cap;
+    mctx c;
+    c.x = x;
+    c.t = t;
+    c.len = len;
+    c.off = off;
+    c.pub = pub;
+    c.fn = fn;
+    c.ctx = ctx;
+    c.reported = 0;
+    c.nc = 0;
+
+    /* Three passes so that independent cache misses overlap: (1) the key of every applicable
+     * shape, prefetching its home slot; (2) walk the slots, prefetching the entries whose
+     * 32-bit hash matches; (3) verify the entries and report. */
+    uint32_t keys[MAXCAND];
+    uint16_t ksid[MAXCAND];
+    for (uint32_t a = 0; a < x->nactive;) {
+        uint32_t nk = 0;
+        for (; a < x->nactive && nk < MAXCAND; a++) {
             uint16_t sid = x->active[a];
             const shape *sh = &x->shapes[sid];
             if (sh->tail ? L < sh->nlev : L != sh->nlev)
                 continue;
             if (dollar && sh->wild0) /* [MQTT-4.7.2-1] */
                 continue;
-            uint32_t key = shape_key(sh, lh);
-            /* All keys first, then all probes: the independent cache misses overlap. */
-            PREFETCH(&x->tab[home_of(key, x->tab_cap)]);
-            keys[k] = key;
-            sids[k++] = sid;
-            if (k < BATCH)
-                continue;
+            uint64_t k = pk[sh->w0];
+            for (uint32_t i = sh->w0; i < sh->nlev; i++)
+                if (!(sh->plus >> i & 1u))
+                    k = mqws__topic_combine(k, lh[i]);
+            uint32_t key = (uint32_t)mqws__topic_mix(k ^ sh->seed);
+            PREFETCH(&x->tab[home_of(key, cap)]);
+            keys[nk] = key;
+            ksid[nk++] = sid;
         }
-        for (uint32_t b = 0; b < k; b++) {
-            uint32_t key = keys[b];
-            uint32_t i = home_of(key, x->tab_cap);
-            const shape *sh = &x->shapes[sids[b]];
-            const int exact = sh->plus == 0 && !sh->tail;
-            for (; x->tab[i].fh; i = i + 1 == x->tab_cap ? 0 : i + 1) {
+        for (uint32_t b = 0; b < nk; b++) {
+            const uint32_t key = keys[b];
+            for (uint32_t i = home_of(key, cap), d = 0;
+                 x->tab[i].fh && dist_of(x->tab[i].hash, i, cap) >= d;
+                 i = i + 1 == cap ? 0 : i + 1, d++) {
                 if (x->tab[i].hash != key)
                     continue;
-                fent *f = F(x, x->tab[i].fh);
-                if (f->shape != sids[b])
-                    continue;
-                if (exact ? (f->len != len || memcmp(f->text, t, len) != 0)
-                          : !mqws_topic_matches(f->text, f->len, t, len))
-                    continue;
-                mqws_topic_match_info m;
-                m.filter.ptr = f->text;
-                m.filter.len = f->len;
-                m.group.ptr = f->text + f->len;
-                m.group.len = f->glen;
-                if (f->glen) {
-                    vec_hdr *v = f->u.vec;
-                    sub_rec *r = &VEC_ITEMS(v)[pick_member(x, v, pub, t, len)];
-                    uint32_t op = r->opos_opts >> OPT_SHIFT;
-                    m.subscriber = r->owner;
-                    m.user = r->owner->user;
-                    m.subscription_id = r->id;
-                    m.max_qos = (uint8_t)(op & OPT_QOS);
-                    m.retain_as_published = (uint8_t)((op & OPT_RAP) != 0);
-                    m.retain_handling = (uint8_t)OPT_RH(op);
-                    m.shared = 1;
-                    reported++;
-                    if (fn(ctx, &m))
-                        return reported;
-                    continue;
-                }
-                uint32_t n = fent_n(f);
-                sub_rec *it = fent_items(f);
-                m.shared = 0;
-                for (uint32_t j = 0; j < n; j++) {
-                    uint32_t op = it[j].opos_opts >> OPT_SHIFT;
-                    if ((op & OPT_NL) && it[j].owner == publisher) /* [MQTT-3.8.3-3] */
-                        continue;
-                    m.subscriber = it[j].owner;
-                    m.user = it[j].owner->user;
-                    m.subscription_id = it[j].id;
-                    m.max_qos = (uint8_t)(op & OPT_QOS);
-                    m.retain_as_published = (uint8_t)((op & OPT_RAP) != 0);
-                    m.retain_handling = (uint8_t)OPT_RH(op);
-                    reported++;
-                    if (fn(ctx, &m))
-                        return reported;
-                }
+                if (c.nc == MAXCAND && flush(&c))
+                    return c.reported;
+                PREFETCH(F(x, x->tab[i].fh));
+                c.cand[c.nc] = x->tab[i].fh;
+                c.csid[c.nc++] = ksid[b];
             }
         }
-        k = 0;
+        if (flush(&c))
+            return c.reported;
     }
-    return reported;
+    return c.reported;
 }
 
 /* ---- aggregation ---------------------------------------------------------------------------- */

@@ -229,6 +229,19 @@ TEST(connect_encode_5_exact_bytes) {
               "01 79 00 01 74 00 01 6d");
 }
 
+/* Left empty, the protocol name is the one of the level (§3.1.2.1; 3.1: "MQIsdp"). */
+TEST(connect_encode_default_protocol_name) {
+    mqws_packet p;
+    mqws_packet_init(&p, MQWS_PKT_CONNECT);
+    p.client_id = mqws_view_cstr("c");
+    p.protocol_level = 4;
+    ENCODE_EQ(&p, MQWS_MQTT_311, "10 0d 00 04 4d 51 54 54 04 00 00 00 00 01 63");
+    p.protocol_level = 3;
+    ENCODE_EQ(&p, MQWS_MQTT_31, "10 0f 00 06 4d 51 49 73 64 70 03 00 00 00 00 01 63");
+    p.protocol_level = 5;
+    ENCODE_EQ(&p, MQWS_MQTT_5, "10 0e 00 04 4d 51 54 54 05 00 00 00 00 00 01 63");
+}
+
 /* The encoder refuses what a strict peer could not decode. */
 TEST(connect_encode_invalid_is_einval) {
     mqws_packet p;
@@ -674,6 +687,7 @@ int main(void) {
     RUN(connect_encode_311_exact_bytes);
     RUN(connect_encode_31_exact_bytes);
     RUN(connect_encode_5_exact_bytes);
+    RUN(connect_encode_default_protocol_name);
     RUN(connect_encode_invalid_is_einval);
     RUN(mqtt_3_1_2_1_protocol_name_not_mqtt_is_unsupported);
     RUN(mqtt_3_1_2_2_unsupported_protocol_level);

@@ -345,6 +345,15 @@ TEST(codec_never_allocates) {
     for (size_t i = 0; i < k; i++)
         lens[i] = testlib_hex(corpus[i][1], bufs[i], sizeof bufs[i]);
 #ifdef MQWS_TEST_WRAP_MALLOC
+    /* Positive control: the counter sees the library's own default allocator (the wrap is live
+     * for lib/ objects). */
+    const mqws_allocator *da = mqws_allocator_default();
+    alloc_calls = 0;
+    counting = 1;
+    void *probe = da->alloc(da->ud, 16);
+    counting = 0;
+    da->free(da->ud, probe, 16);
+    CHECK_INT(alloc_calls, 1);
     alloc_calls = 0;
     counting = 1;
 #endif
@@ -386,6 +395,111 @@ TEST(codec_never_allocates) {
     CHECK_INT(bad, 3 * 3);
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* mqws_validate: "Everything mqws_decode() would check, applied to a packet about to be
+ * encoded", with the same statement. */
+
+#define ANY_ERR 1 /* MQWS_EMALFORMED or MQWS_EPROTO: the spec names no consequence */
+
+static void check_validate(int line, const mqws_packet *p, uint8_t level, uint32_t dir, int code,
+                           const char *stmt) {
+    mqws_decode_error e;
+    memset(&e, 0, sizeof e);
+    int rc = mqws_validate(p, level, dir, &e);
+    int ok_code = code == ANY_ERR ? (rc == MQWS_EMALFORMED || rc == MQWS_EPROTO) : rc == code;
+    if (!ok_code)
+        testlib_fail(__FILE__, line, "mqws_validate: rc %d, expected %d", rc, code);
+    if (code != MQWS_OK && !cu_stmt_match(stmt, e.statement))
+        testlib_fail(__FILE__, line, "mqws_validate: statement %s, expected %s",
+                     e.statement ? e.statement : "(null)", stmt);
+    if (code != MQWS_OK && e.reason != (rc == MQWS_EMALFORMED ? 0x81 : 0x82))
+        testlib_fail(__FILE__, line, "mqws_validate: reason 0x%02x", e.reason);
+    if (rc != MQWS_OK && mqws_validate(p, level, dir, NULL) != rc)
+        testlib_fail(__FILE__, line, "mqws_validate with err == NULL differs");
+}
+#define VALIDATE(p, level, dir, code, stmt)                                                        \
+    check_validate(__LINE__, (p), (level), (dir), (code), (stmt))
+
+TEST(validate_applies_the_decoder_rules) {
+    mqws_packet p;
+    /* PUBLISH */
+    mqws_packet_init(&p, MQWS_PKT_PUBLISH);
+    p.topic = mqws_view_cstr("a/b");
+    VALIDATE(&p, MQWS_MQTT_311, 0, MQWS_OK, NULL);
+    p.qos = 1;
+    VALIDATE(&p, MQWS_MQTT_311, 0, ANY_ERR, "MQTT-2.3.1-1");
+    VALIDATE(&p, MQWS_MQTT_5, 0, ANY_ERR, "MQTT-2.2.1-3");
+    p.packet_id = 1;
+    VALIDATE(&p, MQWS_MQTT_5, 0, MQWS_OK, NULL);
+    p.topic = mqws_view_cstr("a/+");
+    VALIDATE(&p, MQWS_MQTT_5, 0, ANY_ERR, "MQTT-3.3.2-2");
+    p.topic = mqws_view_cstr("");
+    VALIDATE(&p, MQWS_MQTT_311, 0, ANY_ERR, "MQTT-4.7.3-1");
+    p.topic = mqws_view_cstr("a");
+    p.props.present = MQWS_PROPF_TOPIC_ALIAS;
+    p.props.topic_alias = 0;
+    VALIDATE(&p, MQWS_MQTT_5, 0, ANY_ERR, "MQTT-3.3.2-8");
+    p.props.present = MQWS_PROPF_SUBSCRIPTION_IDENTIFIER;
+    p.props.subscription_id = 7;
+    VALIDATE(&p, MQWS_MQTT_5, MQWS_DECODE_FROM_SERVER, MQWS_OK, NULL);
+    VALIDATE(&p, MQWS_MQTT_5, MQWS_DECODE_FROM_CLIENT, MQWS_EPROTO, "MQTT-3.3.4-6");
+    p.props.present = MQWS_PROPF_CONTENT_TYPE;
+    p.props.content_type.ptr = (const uint8_t *)"\xc3";
+    p.props.content_type.len = 1;
+    VALIDATE(&p, MQWS_MQTT_5, 0, MQWS_EMALFORMED, "MQTT-3.3.2-19|MQTT-1.5.4-1");
+    p.props.present = MQWS_PROPF_RECEIVE_MAXIMUM; /* not a PUBLISH property */
+    p.props.receive_maximum = 1;
+    VALIDATE(&p, MQWS_MQTT_5, 0, MQWS_EMALFORMED, NULL);
+    /* CONNECT */
+    mqws_packet_init(&p, MQWS_PKT_CONNECT);
+    p.protocol_name = mqws_view_cstr("MQTT");
+    p.protocol_level = 4;
+    p.client_id = mqws_view_cstr("c");
+    VALIDATE(&p, MQWS_MQTT_311, 0, MQWS_OK, NULL);
+    p.has_password = 1;
+    p.password = mqws_view_cstr("x");
+    VALIDATE(&p, MQWS_MQTT_311, 0, ANY_ERR, "MQTT-3.1.2-22");
+    p.has_password = 0;
+    p.client_id.ptr = (const uint8_t *)"a\0";
+    p.client_id.len = 2;
+    VALIDATE(&p, MQWS_MQTT_311, 0, MQWS_EMALFORMED, "MQTT-1.5.3-2");
+    p.client_id = mqws_view_cstr("c");
+    p.will_flag = 1;
+    p.will_qos = 3;
+    p.will_topic = mqws_view_cstr("w");
+    VALIDATE(&p, MQWS_MQTT_311, 0, MQWS_EMALFORMED, "MQTT-3.1.2-14");
+    /* SUBSCRIBE */
+    static const mqws_subscription shared_nl = {{(const uint8_t *)"$share/g/a", 10}, 1, 1, 0, 0};
+    static const mqws_subscription bad_filter = {{(const uint8_t *)"a/#/b", 5}, 1, 0, 0, 0};
+    mqws_packet_init(&p, MQWS_PKT_SUBSCRIBE);
+    p.packet_id = 1;
+    p.subs = &shared_nl;
+    p.entry_count = 1;
+    VALIDATE(&p, MQWS_MQTT_5, 0, MQWS_EPROTO, "MQTT-3.8.3-4");
+    p.subs = &bad_filter;
+    VALIDATE(&p, MQWS_MQTT_311, 0, ANY_ERR, "MQTT-4.7.1-1");
+    /* UNSUBSCRIBE */
+    static const mqws_view nul_filter = {(const uint8_t *)"a\0", 2};
+    mqws_packet_init(&p, MQWS_PKT_UNSUBSCRIBE);
+    p.packet_id = 1;
+    p.unsub_filters = &nul_filter;
+    p.entry_count = 1;
+    VALIDATE(&p, MQWS_MQTT_5, 0, MQWS_EMALFORMED, "MQTT-1.5.4-2");
+    /* Acknowledgements */
+    mqws_packet_init(&p, MQWS_PKT_PUBACK);
+    p.packet_id = 1;
+    p.reason_code = 0x05;
+    VALIDATE(&p, MQWS_MQTT_5, 0, ANY_ERR, "MQTT-3.4.2-1");
+    mqws_packet_init(&p, MQWS_PKT_CONNACK);
+    p.session_present = 1;
+    p.reason_code = 0x80;
+    VALIDATE(&p, MQWS_MQTT_5, 0, ANY_ERR, "MQTT-3.2.2-6");
+    mqws_packet_init(&p, MQWS_PKT_DISCONNECT);
+    p.props.present = MQWS_PROPF_SESSION_EXPIRY_INTERVAL;
+    VALIDATE(&p, MQWS_MQTT_5, MQWS_DECODE_FROM_CLIENT, MQWS_OK, NULL);
+    VALIDATE(&p, MQWS_MQTT_5, MQWS_DECODE_FROM_SERVER, MQWS_EPROTO, "MQTT-3.14.2-2");
+}
+
 int main(void) {
     RUN(mqtt_2_1_3_1_reserved_fixed_header_flags);
     RUN(packet_init_sets_required_flags);
@@ -403,6 +517,7 @@ int main(void) {
     RUN(mqtt_3_15_2_1_auth_reason_codes);
     RUN(packet_type_names);
     RUN(reason_code_names);
+    RUN(validate_applies_the_decoder_rules);
     RUN(codec_never_allocates);
     return testlib_finish();
 }

@@ -428,6 +428,22 @@ TEST(mqtt311_unsuback_length_is_2) {
     DECODE_ERR("b0 02 00 01", MQWS_MQTT_311, MQWS_DECODE_FROM_CLIENT, MQWS_EPROTO, NULL);
 }
 
+/* [MQTT-3.8.4-6] a Reason Code for each Topic Filter (3.1.1 [MQTT-3.8.4-5]), and one per
+ * filter in a 5.0 UNSUBACK (§3.11.3, [MQTT-3.11.3-1]): since SUBSCRIBE and UNSUBSCRIBE carry at
+ * least one filter, an acknowledgement without any reason code is refused. */
+TEST(mqtt_3_8_4_6_acknowledgement_without_reason_codes) {
+    REJECTED("90 02 00 01", MQWS_MQTT_311, NULL);
+    REJECTED("90 02 00 01", MQWS_MQTT_31, NULL);
+    REJECTED("90 03 00 01 00", MQWS_MQTT_5, NULL);
+    REJECTED("b0 03 00 01 00", MQWS_MQTT_5, NULL);
+    mqws_packet p;
+    mqws_packet_init(&p, MQWS_PKT_SUBACK);
+    p.packet_id = 1;
+    uint8_t buf[16];
+    size_t w;
+    CHECK_INT(mqws_encode(&p, MQWS_MQTT_311, buf, sizeof buf, &w), MQWS_EINVAL);
+}
+
 int main(void) {
     RUN(subscribe_round_trip_31_311);
     RUN(subscribe_5_round_trip_with_options_and_properties);
@@ -458,5 +474,6 @@ int main(void) {
     RUN(unsuback_encode_exact_bytes);
     RUN(mqtt_3_11_3_2_unsuback_reason_codes);
     RUN(mqtt311_unsuback_length_is_2);
+    RUN(mqtt_3_8_4_6_acknowledgement_without_reason_codes);
     return testlib_finish();
 }

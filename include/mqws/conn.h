@@ -91,8 +91,7 @@ MQWS_API mqws_session *mqws_conn_detach_session(mqws_conn *c);
 /** Feed bytes read from the socket. The buffer may be modified in place (WebSocket unmasking)
  * and is not kept. Returns the bytes consumed (normally all; fewer when the connection closed
  * part way) or a negative MQWS_E*: the error that closed the connection (see
- * mqws_conn_close_info), MQWS_ECLOSED if it was already closed, or MQWS_ENOMEM (not fatal:
- * nothing beyond the returned count was consumed; feed the rest again later). */
+ * mqws_conn_close_info, MQWS_ENOMEM included) or MQWS_ECLOSED if it was already closed. */
 MQWS_API int64_t mqws_conn_recv(mqws_conn *c, uint8_t *buf, size_t len);
 
 /** Fill iov[0..max) with what to write now, in order; returns the entries used (0: nothing).

@@ -280,10 +280,12 @@ MQWS_API void mqws_session_set_user(mqws_session *s, void *user);
 /* Bytes in, bytes out, time */
 
 /** Feed bytes received from the peer. Returns the number of bytes consumed (all of them unless
- * the session closed part way: bytes after a fatal packet are not consumed), or a negative
- * MQWS_E* code: MQWS_ECLOSED when already closed, MQWS_ENOMEM (nothing lost: the session stays
- * usable, the unconsumed rest may be fed again), or the protocol error that just closed the
- * session (also readable with mqws_session_close_info()). The buffer is not kept. */
+ * the session closed part way: bytes after the packet that ended the connection are not
+ * consumed), or a negative MQWS_E* code: MQWS_ECLOSED when already closed, MQWS_ESTATE for a
+ * client that has not called mqws_session_connect(), or the error that just closed the session
+ * (a protocol error, or MQWS_ENOMEM: a packet half processed cannot be rolled back, so running
+ * out of memory ends the connection cleanly; see mqws_session_close_info()). The buffer is not
+ * kept. */
 MQWS_API int64_t mqws_session_recv(mqws_session *s, const uint8_t *buf, size_t len);
 
 /** Fill iov[0..max) with the bytes to send now, in order; returns the number of entries used
@@ -311,8 +313,9 @@ MQWS_API int mqws_session_state(const mqws_session *s);
 /** The close information (zeroed with message NULL while open). */
 MQWS_API const mqws_close_info *mqws_session_close_info(const mqws_session *s);
 
-/** The peer's end of stream (TCP FIN / socket error) or the host gave up: closes the
- * connection as "lost" (the will is published unless a DISCONNECT 0x00 came first). */
+/** The socket is gone (end of stream, error, or the host closed it after want_read and
+ * want_write went 0): an open connection closes as "lost" (the will is published per the rules
+ * above), and pending output is discarded. A persistent session stays for takeover/expiry. */
 MQWS_API void mqws_session_eof(mqws_session *s);
 
 /* ------------------------------------------------------------------------------------------ */
@@ -336,7 +339,8 @@ MQWS_API int mqws_session_reject(mqws_session *s, uint8_t reason, const mqws_pro
  * id) into `s`, whose CONNECT is pending: unacknowledged and queued outbound messages,
  * inbound QoS 2 state, next packet id. `old` is closed if open (5.0: DISCONNECT 0x8E "session
  * taken over" [MQTT-3.1.4-3]) and left empty; free it afterwards. Call it from on_connect
- * before mqws_session_accept(s, 1, ...). */
+ * before mqws_session_accept(s, 1, ...). Returns MQWS_OK, MQWS_ENOTFOUND (`old` had no state
+ * left to take: expired, or expiry 0; accept with session_present 0), MQWS_ESTATE. */
 MQWS_API int mqws_session_takeover(mqws_session *s, mqws_session *old);
 
 /** The client identifier (assigned one included) once a CONNECT was accepted or sent. */

@@ -28,6 +28,8 @@ MQWS_INLINE uint64_t load_le(const uint8_t *base, size_t i, size_t len) {
     size_t n = len - i;
     if (n >= 8) {
         memcpy(&w, base + i, 8);
+    } else if (n == 0) {
+        return 0;
     } else if (len >= 8) {
         memcpy(&w, base + len - 8, 8);
 #if defined(__BYTE_ORDER__) && defined(__ORDER_BIG_ENDIAN__) &&                                    \

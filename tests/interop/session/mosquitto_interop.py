@@ -7,7 +7,7 @@ cross-checks with mosquitto_pub / mosquitto_sub in both directions. Every subpro
 timeout; the broker is always killed. Exit 0: all passed; 1: a case failed; 77: a peer program
 is missing (skipped).
 
-usage: mosquitto_interop.py MQWS_PUB MQWS_SUB [CASE-SUBSTRING...]
+usage: mosquitto_interop.py MQWS_PUB MQWS_SUB [--resume-driver CLIENT_RESUME] [CASE-SUBSTRING...]
 SPDX-License-Identifier: MIT
 """
 import os
@@ -116,6 +116,7 @@ class Ctx:
     def __init__(self, pub, sub, mpub, msub, broker):
         self.pub, self.sub, self.mpub, self.msub, self.b = pub, sub, mpub, msub, broker
         self.bg = []
+        self.resume = None
 
     def run(self, argv, stdin=None, timeout=TIMEOUT):
         try:
@@ -362,6 +363,28 @@ def case_mosquitto_sub_resume_from_ours(ctx, v):
     assert r.returncode == 0 and r.stdout == b"q0\nq1\n", (r.returncode, r.stdout)
 
 
+def case_client_role_resend_dup_on_resume(ctx, v):
+    """Our session drops the connection before any acknowledgement, reconnects over a new
+    socket and resends with DUP: QoS 1 arrives at least once, QoS 2 exactly once."""
+    if not ctx.resume:
+        raise AssertionError("client_resume driver not given")
+    for qos in (1, 2):
+        t = uniq(f"dup{qos}")
+        s = Subscriber(ctx, False, v, t, qos=2, count=2)
+        r = ctx.run([ctx.resume, str(ctx.b.tcp), str(v), str(qos), t,
+                     "mqws-dup-" + uuid.uuid4().hex[:8]])
+        assert r.returncode == 0, (qos, r.returncode, r.stderr)
+        time.sleep(1.0)  # room for a duplicate to show up
+        s.proc.send_signal(signal.SIGINT)
+        rc, out, err = s.finish()
+        lines = out.splitlines()
+        want = f"{t} resume-msg".encode()
+        if qos == 2:
+            assert lines == [want], (qos, lines)
+        else:
+            assert 1 <= len(lines) <= 2 and all(x == want for x in lines), (qos, lines)
+
+
 def case_user_properties_v5(ctx, v):
     if v != 5:
         return "n/a for 3.1.1"
@@ -460,6 +483,7 @@ CASES = [
     case_no_will_on_clean_disconnect,
     case_session_resume_queued_qos1,
     case_mosquitto_sub_resume_from_ours,
+    case_client_role_resend_dup_on_resume,
     case_user_properties_v5,
     case_websocket,
     case_exit_codes,
@@ -472,6 +496,9 @@ def main():
         return 2
     pub, sub = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     only = sys.argv[3:]
+    resume = None
+    if only[:1] == ["--resume-driver"] and len(only) >= 2:
+        resume, only = os.path.abspath(only[1]), only[2:]
     mosq = find("mosquitto", ("/usr/sbin", "/usr/local/sbin"))
     mpub, msub = find("mosquitto_pub"), find("mosquitto_sub")
     if not (mosq and mpub and msub):
@@ -484,6 +511,7 @@ def main():
     try:
         broker.start()
         ctx = Ctx(pub, sub, mpub, msub, broker)
+        ctx.resume = resume
         for case in CASES:
             for v in (4, 5):
                 name = f"{case.__name__[5:]} [{'3.1.1' if v == 4 else '5.0'}]"

@@ -346,6 +346,8 @@ static uint8_t reason_for(int code) {
     }
 }
 
+mqws_decode_error cu_last_err;
+
 int cu_decode_err(const char *file, int line, const uint8_t *b, size_t n, uint8_t level,
                   uint32_t dflags, int code, const char *stmt, mqws_packet *out) {
     mqws_frame_info fi;
@@ -376,6 +378,10 @@ int cu_decode_err(const char *file, int line, const uint8_t *b, size_t n, uint8_
     if (e.reason != reason_for(rc))
         testlib_fail(file, line, "err.reason 0x%02x, expected 0x%02x for %s", e.reason,
                      reason_for(rc), mqws_error_name(rc));
+    cu_last_err = e;
+    /* "every rejection names the broken spec statement" (codec.h). */
+    if (!e.statement)
+        testlib_fail(file, line, "err.statement is NULL (%s)", e.message ? e.message : "-");
     if (!cu_stmt_match(stmt, e.statement)) {
         testlib_fail(file, line, "err.statement %s, expected %s (%s)",
                      e.statement ? e.statement : "(null)", stmt, e.message ? e.message : "(null)");

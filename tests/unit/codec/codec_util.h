@@ -3,7 +3,8 @@
  * Every helper reports failures at the caller's file:line through the macros below.
  * Statement expectations may list alternatives separated by '|' ("MQTT-1.5.4-1|MQTT-3.3.2-1")
  * where the spec leaves open which of two statements a rejection is attributed to; NULL means
- * "not checked" (rules the spec states without a number).
+ * "any" (rules the spec states without a number: the codec names their section, "§2.2.2.2"),
+ * but a rejection must always name something.
  *
  * SPDX-License-Identifier: MIT */
 #ifndef MQWS_CODEC_TEST_UTIL_H
@@ -63,6 +64,9 @@ int cu_decode_err_hex(const char *file, int line, const char *hex, uint8_t level
 #define MALFORMED(hex, level, stmt) DECODE_ERR((hex), (level), 0, MQWS_EMALFORMED, (stmt))
 #define PROTOERR(hex, level, stmt)  DECODE_ERR((hex), (level), 0, MQWS_EPROTO, (stmt))
 #define REJECTED(hex, level, stmt)  DECODE_ERR((hex), (level), 0, 0, (stmt))
+
+/* The error of the last cu_decode_err* call (for offset checks). */
+extern mqws_decode_error cu_last_err;
 
 /* Encode `p` at `level` expecting exactly `hex` (size, capacity and round-trip checks as in
  * cu_decode_ok; the output must decode back with no direction check). */

@@ -396,6 +396,33 @@ TEST(codec_never_allocates) {
 }
 
 /* ---------------------------------------------------------------------------------------- */
+/* err.offset: "byte offset in the packet where the problem was found". */
+
+TEST(decode_error_offsets_point_at_the_field) {
+    static const struct {
+        const char *hex;
+        uint8_t level;
+        size_t offset;
+    } c[] = {
+        {"36 07 00 03 61 2f 62 00 01", MQWS_MQTT_311, 0}, /* QoS 3: the first byte */
+        {"32 07 00 03 61 2f 62 00 00", MQWS_MQTT_311, 7}, /* packet identifier */
+        {"30 05 00 03 61 2f 23", MQWS_MQTT_311, 4},       /* the topic (or its '#') */
+        {"40 07 00 01 00 03 23 00 01", MQWS_MQTT_5, 6},   /* the property */
+        {"82 06 00 01 00 01 61 04", MQWS_MQTT_311, 7},    /* the options byte */
+        {"10 0c 00 04 4d 51 54 54 04 03 00 3c 00 00", MQWS_MQTT_311, 9}, /* connect flags */
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        REJECTED(c[i].hex, c[i].level, NULL);
+        size_t off = cu_last_err.offset;
+        /* The topic may be reported at its length field, its first byte or the wildcard. */
+        if (i == 2)
+            CHECK(off >= 2 && off <= 6);
+        else
+            CHECK_INT(off, c[i].offset);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
 /* mqws_validate: "Everything mqws_decode() would check, applied to a packet about to be
  * encoded", with the same statement. */
 
@@ -517,6 +544,7 @@ int main(void) {
     RUN(mqtt_3_15_2_1_auth_reason_codes);
     RUN(packet_type_names);
     RUN(reason_code_names);
+    RUN(decode_error_offsets_point_at_the_field);
     RUN(validate_applies_the_decoder_rules);
     RUN(codec_never_allocates);
     return testlib_finish();

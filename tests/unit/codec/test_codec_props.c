@@ -426,8 +426,8 @@ TEST(mqtt5_2_2_2_2_property_not_allowed_is_malformed) {
             else
                 put_prop(&pr, table[i].id);
             mk_ctx(&pk, ctx, pr.b, pr.n);
-            if (cu_decode_err(__FILE__, __LINE__, pk.b, pk.n, MQWS_MQTT_5, 0, MQWS_EMALFORMED, NULL,
-                              NULL) != MQWS_EMALFORMED)
+            if (cu_decode_err(__FILE__, __LINE__, pk.b, pk.n, MQWS_MQTT_5, 0, MQWS_EMALFORMED,
+                              "§2.2.2.2", NULL) != MQWS_EMALFORMED)
                 fprintf(stderr, "  property 0x%02x in context %d\n", table[i].id, ctx);
         }
     }

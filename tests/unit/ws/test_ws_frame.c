@@ -360,6 +360,12 @@ TEST(rfc6455_5_2_non_minimal_or_huge_length_1002) {
     B.len = 0;
     put_raw("82 ff 80 00 00 00 00 00 00 00 01 02 03 04");
     EXPECT_SERVER(E_PROTO);
+    /* the same with the whole payload present (the decoder's fast path must refuse it too) */
+    B.len = 0;
+    put_raw("82 fe 00 7d 01 02 03 04");
+    for (int i = 0; i < 125; i++)
+        B.p[B.len++] = 0;
+    EXPECT_SERVER(E_PROTO);
 }
 
 /* §10.4 / §7.4.1 1009: limits are decided from the header alone, before any payload. */
@@ -370,6 +376,14 @@ TEST(rfc6455_10_4_frame_and_message_limits_1009_from_header) {
     B.len = 0;
     put_raw("82 fe 03 e9 01 02 03 04"); /* 1001 bytes announced, none sent */
     expect_cfg(&c, "E-5:1009;", __LINE__);
+    B.len = 0;
+    put_frame(0x82, 1, NULL, 1001); /* whole frame present */
+    expect_cfg(&c, "E-5:1009;", __LINE__);
+    c.max_frame = 100;
+    B.len = 0;
+    put_frame(0x82, 1, NULL, 101);
+    expect_cfg(&c, "E-5:1009;", __LINE__);
+    c.max_frame = 1000;
     B.len = 0;
     put_frame(0x02, 1, NULL, 1000);
     put_raw("80 fe 01 f5 01 02 03 04"); /* 501 more: 1501 > 1500 */

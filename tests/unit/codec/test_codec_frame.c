@@ -444,6 +444,135 @@ TEST(split_feeding_bad_remaining_length) {
     CHECK_INT(fr_whole.r[1].rc, MQWS_EMALFORMED);
 }
 
+/* Random valid packets of every type, built as structs and encoded, then fed as one stream:
+ * each decodes back to its own encoding however the stream is split. */
+static size_t gen_packet(uint64_t *st, uint8_t level, uint8_t *out, size_t cap) {
+    static const char *const topics[] = {"a", "a/b", "sensors/x/temp", "$SYS/uptime", "t/\xc3\xa9"};
+    static const char *const filters[] = {"a/+", "#", "b/#", "+/x/+", "c"};
+    static uint8_t payload[3000];
+    static mqws_subscription subs[4];
+    static mqws_view filt[4];
+    static const uint8_t codes5[] = {0x00, 0x01, 0x02, 0x80, 0x87};
+    static uint8_t rcs[4];
+    static const mqws_user_prop up[2] = {{{(const uint8_t *)"k", 1}, {(const uint8_t *)"v", 1}},
+                                         {{(const uint8_t *)"k", 1}, {(const uint8_t *)"w", 1}}};
+    for (size_t i = 0; i < sizeof payload; i++)
+        payload[i] = (uint8_t)testlib_rand(st);
+    mqws_packet p;
+    int types5[] = {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    int ntypes = level == MQWS_MQTT_5 ? 14 : 13;
+    int type = types5[testlib_rand_below(st, (size_t)ntypes)];
+    mqws_packet_init(&p, type);
+    uint16_t id = (uint16_t)(1 + testlib_rand_below(st, 65535));
+    int v5 = level == MQWS_MQTT_5;
+    size_t n = 1 + testlib_rand_below(st, 4);
+    switch (type) {
+        case MQWS_PKT_CONNACK:
+            /* 3.1 has no Session Present flag (the byte is reserved). */
+            p.session_present = level == MQWS_MQTT_31 ? 0 : (uint8_t)testlib_rand_below(st, 2);
+            break;
+        case MQWS_PKT_PUBLISH:
+            p.topic = mqws_view_cstr(topics[testlib_rand_below(st, 5)]);
+            p.qos = (uint8_t)testlib_rand_below(st, 3);
+            p.retain = (uint8_t)testlib_rand_below(st, 2);
+            p.dup = p.qos ? (uint8_t)testlib_rand_below(st, 2) : 0;
+            p.packet_id = p.qos ? id : 0;
+            p.payload.ptr = payload;
+            p.payload.len = testlib_rand_below(st, sizeof payload);
+            if (v5 && testlib_rand_below(st, 2)) {
+                p.props.present = MQWS_PROPF_MESSAGE_EXPIRY_INTERVAL | MQWS_PROPF_USER_PROPERTY;
+                p.props.message_expiry = (uint32_t)testlib_rand(st);
+                p.props.user_props = up;
+                p.props.user_prop_count = 2;
+            }
+            break;
+        case MQWS_PKT_PUBACK:
+        case MQWS_PKT_PUBREC:
+        case MQWS_PKT_PUBREL:
+        case MQWS_PKT_PUBCOMP:
+            p.packet_id = id;
+            if (v5 && testlib_rand_below(st, 2)) {
+                p.reason_code = (type == MQWS_PKT_PUBREL || type == MQWS_PKT_PUBCOMP) ? 0x92 : 0x10;
+                p.props.present = MQWS_PROPF_REASON_STRING;
+                p.props.reason_string = mqws_view_cstr("why");
+            }
+            break;
+        case MQWS_PKT_SUBSCRIBE:
+            p.packet_id = id;
+            for (size_t i = 0; i < n; i++) {
+                memset(&subs[i], 0, sizeof subs[i]);
+                subs[i].filter = mqws_view_cstr(filters[testlib_rand_below(st, 5)]);
+                subs[i].qos = (uint8_t)testlib_rand_below(st, 3);
+                if (v5) {
+                    subs[i].no_local = (uint8_t)testlib_rand_below(st, 2);
+                    subs[i].retain_as_published = (uint8_t)testlib_rand_below(st, 2);
+                    subs[i].retain_handling = (uint8_t)testlib_rand_below(st, 3);
+                }
+            }
+            p.subs = subs;
+            p.entry_count = (uint32_t)n;
+            break;
+        case MQWS_PKT_UNSUBSCRIBE:
+            p.packet_id = id;
+            for (size_t i = 0; i < n; i++)
+                filt[i] = mqws_view_cstr(filters[testlib_rand_below(st, 5)]);
+            p.unsub_filters = filt;
+            p.entry_count = (uint32_t)n;
+            break;
+        case MQWS_PKT_SUBACK:
+        case MQWS_PKT_UNSUBACK:
+            p.packet_id = id;
+            if (type == MQWS_PKT_UNSUBACK && !v5)
+                break;
+            for (size_t i = 0; i < n; i++)
+                /* 3.1 SUBACK grants 0..2 only; 0x80 came with 3.1.1. */
+                rcs[i] = type == MQWS_PKT_SUBACK
+                             ? codes5[testlib_rand_below(st, v5                       ? 5
+                                                             : level == MQWS_MQTT_311 ? 4
+                                                                                      : 3)]
+                             : (uint8_t)(testlib_rand_below(st, 2) ? 0x11 : 0);
+            p.reason_codes.ptr = rcs;
+            p.reason_codes.len = n;
+            break;
+        case MQWS_PKT_DISCONNECT:
+            if (v5)
+                p.reason_code = testlib_rand_below(st, 2) ? 0x04 : 0x00;
+            break;
+        case MQWS_PKT_AUTH:
+            p.reason_code = 0x18;
+            p.props.present = MQWS_PROPF_AUTHENTICATION_METHOD;
+            p.props.auth_method = mqws_view_cstr("m");
+            break;
+        default:
+            break;
+    }
+    size_t w = 0;
+    int rc = mqws_encode(&p, level, out, cap, &w);
+    if (rc != MQWS_OK)
+        testlib_fail(__FILE__, __LINE__, "generated %s at level %d: rc %d",
+                     mqws_packet_type_name(type), level, rc);
+    return w;
+}
+
+TEST(split_feeding_generated_stream) {
+    static const uint8_t levels[] = {MQWS_MQTT_31, MQWS_MQTT_311, MQWS_MQTT_5};
+    for (size_t l = 0; l < 3; l++) {
+        uint64_t st = 0x1234567 + l;
+        size_t n = 0, lens[64], k;
+        for (k = 0; k < 60; k++) {
+            lens[k] = gen_packet(&st, levels[l], stream + n, sizeof stream - n);
+            n += lens[k];
+        }
+        CHECK_INT(check_splits(stream, n, levels[l], 0), k);
+        size_t off = 0;
+        for (size_t i = 0; i < fr_whole.count; i++) {
+            CHECK_INT(fr_whole.r[i].rc, MQWS_OK);
+            CHECK_MEM(fr_whole.r[i].bytes, fr_whole.r[i].nbytes, stream + off, lens[i]);
+            off += lens[i];
+        }
+    }
+}
+
 int main(void) {
     RUN(frame_empty_input_needs_more);
     RUN(frame_need_more_is_exact_once_the_header_is_known);
@@ -463,5 +592,6 @@ int main(void) {
     RUN(split_feeding_stops_at_the_same_malformed_packet);
     RUN(split_feeding_max_packet_size);
     RUN(split_feeding_bad_remaining_length);
+    RUN(split_feeding_generated_stream);
     return testlib_finish();
 }

@@ -337,6 +337,7 @@ static const char *const corpus[][2] = {
     {"5", "30 09 00 01 74 04 08 00 01 23 78"},
     {"5", "82 03 00 01 00"},
 };
+static const size_t corpus_len = sizeof corpus / sizeof corpus[0];
 
 TEST(codec_never_allocates) {
     static uint8_t bufs[sizeof corpus / sizeof corpus[0]][128];
@@ -393,6 +394,83 @@ TEST(codec_never_allocates) {
 #endif
     CHECK_INT(ok, 3 * (int)(k - 3));
     CHECK_INT(bad, 3 * 3);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Hostile input: every single-byte mutation of every packet of the corpus below, at every
+ * level, and every truncation. Nothing may crash or read out of bounds (run under ASan and
+ * valgrind); what is accepted must re-encode to bytes that decode to the same packet and are a
+ * fixed point ("what mqws_decode() accepts, mqws_encode() can write back"); what is refused must
+ * say why. */
+
+static void mutant(const uint8_t *b, size_t n, uint8_t level, long *acc, long *rej) {
+    mqws_frame_info fi;
+    if (mqws_frame(b, n, 0, &fi) != MQWS_FRAME_READY || fi.total_len != n)
+        return;
+    mqws_packet p;
+    memset(&p, 0, sizeof p);
+    mqws_decode_error e;
+    memset(&e, 0, sizeof e);
+    int rc = mqws_decode(b, n, level, 0, &p, &e);
+    if (rc != MQWS_OK) {
+        (*rej)++;
+        if (!e.statement || !e.message || e.code != rc ||
+            (rc == MQWS_EMALFORMED && e.reason != 0x81) || (rc == MQWS_EPROTO && e.reason != 0x82))
+            testlib_fail(__FILE__, __LINE__, "refusal without a proper error (rc %d)", rc);
+        return;
+    }
+    (*acc)++;
+    static uint8_t r1[512], r2[512];
+    size_t w1 = 0, w2 = 0;
+    rc = cu_reencode(&p, p.type == MQWS_PKT_CONNECT ? p.protocol_level : level, r1, sizeof r1, &w1);
+    if (rc != MQWS_OK) {
+        testlib_fail(__FILE__, __LINE__, "accepted packet does not re-encode: rc %d", rc);
+        return;
+    }
+    mqws_packet q;
+    memset(&q, 0, sizeof q);
+    rc = mqws_decode(r1, w1, level, 0, &q, NULL);
+    if (rc != MQWS_OK) {
+        testlib_fail(__FILE__, __LINE__, "re-encoding of an accepted packet does not decode");
+        return;
+    }
+    if (q.type != p.type || q.packet_id != p.packet_id || q.qos != p.qos ||
+        q.props.present != p.props.present || !mqws_view_eq(q.topic, p.topic) ||
+        !mqws_view_eq(q.payload, p.payload))
+        testlib_fail(__FILE__, __LINE__, "re-encoding decodes to another packet");
+    CHECK_INT(
+        cu_reencode(&q, q.type == MQWS_PKT_CONNECT ? q.protocol_level : level, r2, sizeof r2, &w2),
+        MQWS_OK);
+    CHECK_MEM(r2, w2, r1, w1);
+}
+
+TEST(hostile_mutations_and_truncations) {
+    static const uint8_t flips[] = {0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0xff};
+    long acc = 0, rej = 0;
+    for (size_t i = 0; i < corpus_len; i++) {
+        uint8_t b[160];
+        size_t n = testlib_hex(corpus[i][1], b, sizeof b);
+        for (uint8_t level = MQWS_MQTT_31; level <= MQWS_MQTT_5; level++) {
+            for (size_t pos = 0; pos < n; pos++) {
+                for (size_t f = 0; f < sizeof flips; f++) {
+                    uint8_t *m = cu_keep(b, n);
+                    m[pos] ^= flips[f];
+                    mutant(m, n, level, &acc, &rej);
+                }
+            }
+            /* Truncations with the remaining length adjusted (single-byte lengths only). */
+            for (size_t cut = 2; cut < n && b[1] < 0x80; cut++) {
+                uint8_t *m = cu_keep(b, cut);
+                m[1] = (uint8_t)(cut - 2);
+                mutant(m, cut, level, &acc, &rej);
+                /* And the unadjusted prefix handed to mqws_decode directly. */
+                mqws_packet p;
+                CHECK(mqws_decode(b, cut, level, 0, &p, NULL) < 0);
+            }
+        }
+    }
+    CHECK(acc > 100);
+    CHECK(rej > 1000);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -544,6 +622,7 @@ int main(void) {
     RUN(mqtt_3_15_2_1_auth_reason_codes);
     RUN(packet_type_names);
     RUN(reason_code_names);
+    RUN(hostile_mutations_and_truncations);
     RUN(decode_error_offsets_point_at_the_field);
     RUN(validate_applies_the_decoder_rules);
     RUN(codec_never_allocates);

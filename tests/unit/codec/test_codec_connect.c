@@ -442,6 +442,44 @@ TEST(mqtt_3_1_3_3_client_id_must_be_present) {
     CONNECT_ERR(MQWS_MQTT_311, 0x02, NULL, "00 03 61", MQWS_EMALFORMED, NULL);
 }
 
+/* [MQTT-3.1.3-5] The Server MUST allow ClientIDs of 1 to 23 bytes of [0-9a-zA-Z]; longer ones
+ * (and other characters) MAY be allowed, and the codec leaves that policy to the server. */
+TEST(mqtt_3_1_3_5_client_ids_of_1_to_23_alphanumerics) {
+    mqws_packet p;
+    static const uint8_t levels[] = {MQWS_MQTT_31, MQWS_MQTT_311, MQWS_MQTT_5};
+    for (size_t l = 0; l < 3; l++) {
+        CONNECT_OK(levels[l], 0x02, NULL, "00 01 30", &p);
+        CONNECT_OK(levels[l], 0x02, NULL,
+                   "00 17 30 31 32 33 34 35 36 37 38 39 61 62 63 78 79 7a 41 42 43 58 59 5a 71",
+                   &p);
+        CHECK_INT(p.client_id.len, 23);
+        CONNECT_OK(levels[l], 0x00, NULL,
+                   "00 18 30 31 32 33 34 35 36 37 38 39 61 62 63 78 79 7a 41 42 "
+                   "43 58 59 5a 71 2d",
+                   &p);
+        CHECK_INT(p.client_id.len, 24);
+    }
+}
+
+/* [MQTT-3.1.3-1] Payload fields in the order Client Identifier, Will Topic, Will Message,
+ * User Name, Password, present as the flags say. */
+TEST(mqtt_3_1_3_1_payload_order) {
+    mqws_packet p;
+    CONNECT_OK(MQWS_MQTT_311, 0xc6, NULL, "00 01 31 00 01 32 00 01 33 00 01 34 00 01 35", &p);
+    CHECK_VIEW(p.client_id, "1");
+    CHECK_VIEW(p.will_topic, "2");
+    CHECK_VIEW(p.will_payload, "3");
+    CHECK_VIEW(p.username, "4");
+    CHECK_VIEW(p.password, "5");
+    CONNECT_OK(MQWS_MQTT_5, 0xc6, NULL, "00 01 31 00 00 01 32 00 01 33 00 01 34 00 01 35", &p);
+    CHECK_VIEW(p.client_id, "1");
+    CHECK_VIEW(p.will_topic, "2");
+    CHECK_VIEW(p.password, "5");
+    CONNECT_OK(MQWS_MQTT_311, 0x82, NULL, "00 01 31 00 01 34", &p);
+    CHECK_VIEW(p.username, "4");
+    CHECK_INT(p.will_flag, 0);
+}
+
 /* [MQTT-3.1.3-4] The ClientID MUST be a UTF-8 Encoded String ([MQTT-1.5.4-1], 3.1.1
  * [MQTT-1.5.3-1]); U+0000 is refused by [MQTT-1.5.4-2] / [MQTT-1.5.3-2]. */
 TEST(mqtt_3_1_3_4_client_id_must_be_utf8) {
@@ -704,6 +742,8 @@ int main(void) {
     RUN(mqtt311_3_1_2_22_password_requires_user_name);
     RUN(mqtt_3_1_3_password_and_will_payload_are_binary);
     RUN(mqtt_3_1_3_3_client_id_must_be_present);
+    RUN(mqtt_3_1_3_5_client_ids_of_1_to_23_alphanumerics);
+    RUN(mqtt_3_1_3_1_payload_order);
     RUN(mqtt_3_1_3_4_client_id_must_be_utf8);
     RUN(mqtt_1_5_4_3_bom_is_kept);
     RUN(mqtt_3_1_3_11_will_topic_must_be_utf8);

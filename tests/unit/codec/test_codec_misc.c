@@ -60,6 +60,23 @@ TEST(mqtt_2_1_3_1_reserved_fixed_header_flags) {
     }
 }
 
+/* [MQTT-3.14.1-1] DISCONNECT reserved bits MUST be 0: Malformed Packet (0x81). */
+TEST(mqtt_3_14_1_1_disconnect_reserved_bits) {
+    for (unsigned f = 1; f < 16; f++) {
+        uint8_t b[] = {(uint8_t)(0xe0 | f), 0x00};
+        DECODE_ERR_BYTES(b, 2, MQWS_MQTT_5, 0, MQWS_EMALFORMED, "MQTT-3.14.1-1|MQTT-2.1.3-1");
+        DECODE_ERR_BYTES(b, 2, MQWS_MQTT_311, 0, MQWS_EMALFORMED, "MQTT-3.14.1-1|MQTT-2.2.2-1");
+    }
+}
+
+/* [MQTT-3.15.1-1] AUTH fixed header bits MUST all be 0: Malformed. */
+TEST(mqtt_3_15_1_1_auth_reserved_bits) {
+    for (unsigned f = 1; f < 16; f++) {
+        uint8_t b[] = {(uint8_t)(0xf0 | f), 0x00};
+        DECODE_ERR_BYTES(b, 2, MQWS_MQTT_5, 0, MQWS_EMALFORMED, "MQTT-3.15.1-1|MQTT-2.1.3-1");
+    }
+}
+
 /* mqws_packet_init sets the flags the type requires. */
 TEST(packet_init_sets_required_flags) {
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
@@ -607,6 +624,8 @@ TEST(validate_applies_the_decoder_rules) {
 
 int main(void) {
     RUN(mqtt_2_1_3_1_reserved_fixed_header_flags);
+    RUN(mqtt_3_14_1_1_disconnect_reserved_bits);
+    RUN(mqtt_3_15_1_1_auth_reserved_bits);
     RUN(packet_init_sets_required_flags);
     RUN(mqtt311_2_2_1_type_15_is_reserved);
     RUN(decode_and_encode_refuse_unknown_levels);

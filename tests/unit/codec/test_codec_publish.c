@@ -501,27 +501,54 @@ TEST(mqtt_2_2_1_5_pub_ack_packet_id_0) {
     }
 }
 
-/* [MQTT-3.4.2-1] [MQTT-3.5.2-1] [MQTT-3.6.2-1] [MQTT-3.7.2-1]: only the reason codes of each
- * packet's table. */
-TEST(mqtt_3_4_2_1_pub_ack_reason_codes) {
+/* The reason codes of one acknowledgement type at 5.0: the table's codes are accepted (and
+ * named), every other byte is refused naming `stmt`. */
+static void check_ack_reason_codes(size_t i, const char *stmt) {
     static const uint8_t pub[] = {0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99};
     static const uint8_t rel[] = {0x00, 0x92};
-    static const char *const stmt[4] = {"MQTT-3.4.2-1", "MQTT-3.5.2-1", "MQTT-3.6.2-1",
-                                        "MQTT-3.7.2-1"};
-    for (size_t i = 0; i < 4; i++) {
-        const uint8_t *set = i < 2 ? pub : rel;
-        size_t nset = i < 2 ? sizeof pub : sizeof rel;
-        uint8_t f = ack_first(ack_types[i]);
-        for (int rc = 0; rc < 256; rc++) {
-            uint8_t b[] = {f, 0x03, 0x00, 0x01, (uint8_t)rc};
-            int ok = memchr(set, rc, nset) != NULL;
-            if (ok && rc != 0)
-                DECODE_OK_BYTES(cu_keep(b, 5), 5, MQWS_MQTT_5, 0, NULL);
-            else if (!ok)
-                DECODE_ERR_BYTES(b, 5, MQWS_MQTT_5, 0, 0, stmt[i]);
-            CHECK_INT(mqws_reason_name(rc, ack_types[i], 5) != NULL, ok);
+    const uint8_t *set = i < 2 ? pub : rel;
+    size_t nset = i < 2 ? sizeof pub : sizeof rel;
+    uint8_t f = ack_first(ack_types[i]);
+    for (int rc = 0; rc < 256; rc++) {
+        uint8_t b[] = {f, 0x03, 0x00, 0x01, (uint8_t)rc};
+        int ok = memchr(set, rc, nset) != NULL;
+        if (ok && rc != 0)
+            DECODE_OK_BYTES(cu_keep(b, 5), 5, MQWS_MQTT_5, 0, NULL);
+        else if (!ok)
+            DECODE_ERR_BYTES(b, 5, MQWS_MQTT_5, 0, 0, stmt);
+        CHECK_INT(mqws_reason_name(rc, ack_types[i], 5) != NULL, ok);
+    }
+}
+
+/* [MQTT-3.4.2-1] The sender of a PUBACK MUST use one of the PUBACK Reason Codes. */
+TEST(mqtt_3_4_2_1_puback_reason_codes) { check_ack_reason_codes(0, "MQTT-3.4.2-1"); }
+/* [MQTT-3.5.2-1] ... PUBREC Reason Codes. */
+TEST(mqtt_3_5_2_1_pubrec_reason_codes) { check_ack_reason_codes(1, "MQTT-3.5.2-1"); }
+/* [MQTT-3.6.2-1] ... PUBREL Reason Codes (0x00, 0x92). */
+TEST(mqtt_3_6_2_1_pubrel_reason_codes) { check_ack_reason_codes(2, "MQTT-3.6.2-1"); }
+/* [MQTT-3.7.2-1] ... PUBCOMP Reason Codes (0x00, 0x92). */
+TEST(mqtt_3_7_2_1_pubcomp_reason_codes) { check_ack_reason_codes(3, "MQTT-3.7.2-1"); }
+
+/* [MQTT-3.6.1-1] PUBREL fixed header bits MUST be 0,0,1,0; anything else is malformed. */
+TEST(mqtt_3_6_1_1_pubrel_flags) {
+    for (unsigned f = 0; f < 16; f++) {
+        uint8_t b[] = {(uint8_t)(0x60 | f), 0x02, 0x00, 0x01};
+        if (f == 2) {
+            DECODE_OK_BYTES(cu_keep(b, 4), 4, MQWS_MQTT_311, 0, NULL);
+            DECODE_OK_BYTES(cu_keep(b, 4), 4, MQWS_MQTT_5, 0, NULL);
+        } else {
+            DECODE_ERR_BYTES(b, 4, MQWS_MQTT_311, 0, MQWS_EMALFORMED, "MQTT-3.6.1-1");
+            DECODE_ERR_BYTES(b, 4, MQWS_MQTT_5, 0, MQWS_EMALFORMED, "MQTT-3.6.1-1");
         }
     }
+}
+
+/* [MQTT-2.2.1-4] A Server's PUBLISH with QoS > 0 carries a non-zero Packet Identifier too. */
+TEST(mqtt_2_2_1_4_server_publish_packet_id_0) {
+    DECODE_ERR("34 08 00 03 61 2f 62 00 00 00", MQWS_MQTT_5, MQWS_DECODE_FROM_SERVER, 0,
+               "MQTT-2.2.1-3|MQTT-2.2.1-4");
+    DECODE_ERR("32 07 00 03 61 2f 62 00 00", MQWS_MQTT_311, MQWS_DECODE_FROM_SERVER, 0,
+               "MQTT-2.3.1-1");
 }
 
 int main(void) {
@@ -550,6 +577,11 @@ int main(void) {
     RUN(pub_acks_encode_exact_bytes);
     RUN(mqtt311_pub_acks_length_is_2);
     RUN(mqtt_2_2_1_5_pub_ack_packet_id_0);
-    RUN(mqtt_3_4_2_1_pub_ack_reason_codes);
+    RUN(mqtt_3_4_2_1_puback_reason_codes);
+    RUN(mqtt_3_5_2_1_pubrec_reason_codes);
+    RUN(mqtt_3_6_2_1_pubrel_reason_codes);
+    RUN(mqtt_3_7_2_1_pubcomp_reason_codes);
+    RUN(mqtt_3_6_1_1_pubrel_flags);
+    RUN(mqtt_2_2_1_4_server_publish_packet_id_0);
     return testlib_finish();
 }

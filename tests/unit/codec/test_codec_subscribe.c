@@ -372,9 +372,22 @@ TEST(mqtt_3_10_3_2_unsubscribe_needs_a_filter) {
     PROTOERR("a2 03 00 01 00", MQWS_MQTT_5, "MQTT-3.10.3-2");
 }
 
-TEST(unsubscribe_structure) {
+/* [MQTT-2.2.1-3] (3.1.1 [MQTT-2.3.1-1]) UNSUBSCRIBE needs a non-zero Packet Identifier. */
+TEST(mqtt_2_2_1_3_unsubscribe_packet_id_0) {
     REJECTED("a2 05 00 00 00 01 61", MQWS_MQTT_311, "MQTT-2.3.1-1");
+    REJECTED("a2 05 00 00 00 01 61", MQWS_MQTT_31, "MQTT-2.3.1-1");
     REJECTED("a2 06 00 00 00 00 01 61", MQWS_MQTT_5, "MQTT-2.2.1-3");
+}
+
+/* [MQTT-2.2.1-6] SUBACK and UNSUBACK carry the (non-zero) identifier of their request. */
+TEST(mqtt_2_2_1_6_suback_unsuback_packet_id_0) {
+    REJECTED("90 03 00 00 00", MQWS_MQTT_311, NULL);
+    REJECTED("90 04 00 00 00 00", MQWS_MQTT_5, NULL);
+    REJECTED("b0 02 00 00", MQWS_MQTT_311, NULL);
+    REJECTED("b0 04 00 00 00 00", MQWS_MQTT_5, NULL);
+}
+
+TEST(unsubscribe_structure) {
     MALFORMED("a2 05 00 01 00 05 61", MQWS_MQTT_311, NULL);
     MALFORMED("a2 04 00 01 00 01", MQWS_MQTT_311, NULL);
     /* Subscription Identifier is not an UNSUBSCRIBE property. */
@@ -469,6 +482,8 @@ int main(void) {
     RUN(mqtt_3_10_1_1_unsubscribe_flags);
     RUN(mqtt_3_10_3_1_unsubscribe_filter_must_be_utf8);
     RUN(mqtt_3_10_3_2_unsubscribe_needs_a_filter);
+    RUN(mqtt_2_2_1_3_unsubscribe_packet_id_0);
+    RUN(mqtt_2_2_1_6_suback_unsuback_packet_id_0);
     RUN(unsubscribe_structure);
     RUN(unsuback_round_trips);
     RUN(unsuback_encode_exact_bytes);

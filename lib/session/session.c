@@ -512,6 +512,11 @@ static void sess_close(mqws_session *s, int err, uint8_t reason, int by_peer, co
         s->cb->on_close(s, &s->close, peer_disconnect, s->user);
 }
 
+void mqws__session_abort(mqws_session *s, int err, uint8_t reason, int by_peer,
+                         const char *message) {
+    sess_close(s, err, reason, by_peer, NULL, message, 0, 1, NULL);
+}
+
 static void proto_close(mqws_session *s, int err, uint8_t reason, const char *statement,
                         const char *message) {
     sess_close(s, err, reason, 0, statement, message, 1, 1, NULL);

@@ -182,6 +182,10 @@ struct mqws_session {
 /* Used by conn.c. */
 void mqws__session_set_owner(mqws_session *s, void *owner);
 void *mqws__session_owner(const mqws_session *s);
+/* Close the connection from below (transport failure or end): `by_peer`, error and message as
+ * given; the will rules of a lost connection apply. No-op when already closed. */
+void mqws__session_abort(mqws_session *s, int err, uint8_t reason, int by_peer,
+                         const char *message);
 /* The allocator-accounted size of the session (struct and everything it owns). */
 size_t mqws__session_heap(const mqws_session *s);
 

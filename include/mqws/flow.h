@@ -93,6 +93,11 @@ MQWS_API int mqws_flow_watermark_add(mqws_flow_watermark *wm, uint64_t n);
  * paused state, else MQWS_FLOW_NONE. */
 MQWS_API int mqws_flow_watermark_sub(mqws_flow_watermark *wm, uint64_t n);
 
+/** Set the level to an absolute value (e.g. the bytes a connection has pending, read after
+ * each loop pass) and report the transition, if any: MQWS_FLOW_PAUSE, MQWS_FLOW_RESUME or
+ * MQWS_FLOW_NONE. */
+MQWS_API int mqws_flow_watermark_set(mqws_flow_watermark *wm, uint64_t level);
+
 /** 1 while paused, else 0 (also 0 for NULL). */
 MQWS_API int mqws_flow_watermark_paused(const mqws_flow_watermark *wm);
 
@@ -193,6 +198,9 @@ MQWS_API int64_t mqws_flow_take(mqws_flow *f, uint64_t bytes, int64_t now_ms);
  * Return MQWS_FLOW_PAUSE / MQWS_FLOW_RESUME on transitions, else MQWS_FLOW_NONE. */
 MQWS_API int mqws_flow_out_queued(mqws_flow *f, uint64_t n);
 MQWS_API int mqws_flow_out_written(mqws_flow *f, uint64_t n);
+/** Output accounting by level: the host reports what is pending now (for a conn,
+ * mqws_conn_pending_bytes() after its writev), instead of counting queued / written bytes. */
+MQWS_API int mqws_flow_out_level(mqws_flow *f, uint64_t pending);
 /** 1 while the output watermark says "stop reading", else 0. */
 MQWS_API int mqws_flow_paused(const mqws_flow *f);
 

@@ -169,6 +169,13 @@ int mqws_flow_watermark_sub(mqws_flow_watermark *wm, uint64_t n) {
     return MQWS_FLOW_NONE;
 }
 
+int mqws_flow_watermark_set(mqws_flow_watermark *wm, uint64_t level) {
+    if (!wm)
+        return MQWS_FLOW_NONE;
+    return level >= wm->level ? mqws_flow_watermark_add(wm, level - wm->level)
+                              : mqws_flow_watermark_sub(wm, wm->level - level);
+}
+
 int mqws_flow_watermark_paused(const mqws_flow_watermark *wm) { return wm && wm->paused; }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -298,6 +305,9 @@ int mqws_flow_out_queued(mqws_flow *f, uint64_t n) {
 }
 int mqws_flow_out_written(mqws_flow *f, uint64_t n) {
     return f ? mqws_flow_watermark_sub(&f->out, n) : MQWS_FLOW_NONE;
+}
+int mqws_flow_out_level(mqws_flow *f, uint64_t pending) {
+    return f ? mqws_flow_watermark_set(&f->out, pending) : MQWS_FLOW_NONE;
 }
 int mqws_flow_paused(const mqws_flow *f) { return f && f->out.paused; }
 

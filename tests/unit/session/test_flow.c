@@ -176,6 +176,23 @@ TEST(watermark_rejects_low_not_below_high_and_high_zero_never_pauses) {
     CHECK_INT(wm.level, 0);
 }
 
+TEST(watermark_by_absolute_level) {
+    mqws_flow_watermark wm;
+    mqws_flow_watermark_init(&wm, 1000, 200);
+    CHECK_INT(mqws_flow_watermark_set(&wm, 500), MQWS_FLOW_NONE);
+    CHECK_INT(mqws_flow_watermark_set(&wm, 1200), MQWS_FLOW_PAUSE);
+    CHECK_INT(mqws_flow_watermark_set(&wm, 1200), MQWS_FLOW_NONE);
+    CHECK_INT(mqws_flow_watermark_set(&wm, 300), MQWS_FLOW_NONE);
+    CHECK_INT(mqws_flow_watermark_set(&wm, 200), MQWS_FLOW_RESUME);
+    CHECK_INT(wm.level, 200);
+    CHECK_INT(wm.peak, 1200);
+    mqws_flow f;
+    mqws_flow_init(&f, NULL, 0);
+    CHECK_INT(mqws_flow_out_level(&f, MQWS_FLOW_OUT_HIGH_DEFAULT), MQWS_FLOW_PAUSE);
+    CHECK(mqws_flow_paused(&f));
+    CHECK_INT(mqws_flow_out_level(&f, 0), MQWS_FLOW_RESUME);
+}
+
 /* ---- memory cap ---- */
 
 TEST(memcap_refuses_what_exceeds_the_cap_and_charges_nothing) {
@@ -367,6 +384,7 @@ int main(void) {
     RUN(bucket_wait_is_the_least_sufficient_delay_random);
     RUN(watermark_pauses_at_high_and_resumes_at_low_once);
     RUN(watermark_rejects_low_not_below_high_and_high_zero_never_pauses);
+    RUN(watermark_by_absolute_level);
     RUN(memcap_refuses_what_exceeds_the_cap_and_charges_nothing);
     RUN(flow_defaults_and_older_config_sizes);
     RUN(flow_take_charges_both_buckets_or_neither);

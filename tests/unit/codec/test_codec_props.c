@@ -352,6 +352,53 @@ static void check_value(const mqws_props *pr, uint8_t id, const char *where) {
         testlib_fail(__FILE__, __LINE__, "property 0x%02x in %s: wrong value", id, where);
 }
 
+/* The generic iterator's view of a property as put_prop() wrote it: integers in u32, strings
+ * and binary data in a, a user property's key in a and value in b. */
+static void check_iter_value(const mqws_prop *one) {
+    static const uint8_t bin[3] = {0x00, 0xff, 0x7f};
+    mqws_view ab = mqws_view_cstr("a/b");
+    int ok;
+    switch (one->id) {
+        case 0x01:
+        case 0x17:
+        case 0x19:
+        case 0x24:
+        case 0x25:
+        case 0x28:
+        case 0x29:
+        case 0x2A:
+            ok = one->u32 == 1;
+            break;
+        case 0x02:
+        case 0x11:
+        case 0x18:
+        case 0x27:
+            ok = one->u32 == 0x00010203u;
+            break;
+        case 0x13:
+        case 0x21:
+        case 0x22:
+        case 0x23:
+            ok = one->u32 == 0x0102;
+            break;
+        case 0x0B:
+            ok = one->u32 == 300;
+            break;
+        case 0x09:
+        case 0x16:
+            ok = one->a.len == 3 && !memcmp(one->a.ptr, bin, 3);
+            break;
+        case 0x26:
+            ok = mqws_view_eq(one->a, mqws_view_cstr("k")) &&
+                 mqws_view_eq(one->b, mqws_view_cstr("v1"));
+            break;
+        default:
+            ok = mqws_view_eq(one->a, ab);
+    }
+    if (!ok)
+        testlib_fail(__FILE__, __LINE__, "iterator value of property 0x%02x", one->id);
+}
+
 /* mqws_prop_allowed(), mqws_prop_bit() and mqws_prop_name() agree with the spec's table. */
 TEST(mqtt5_2_2_2_2_property_table) {
     for (size_t i = 0; i < NPROPS; i++) {
@@ -404,8 +451,12 @@ TEST(mqtt5_2_2_2_2_every_property_round_trips_where_allowed) {
             mqws_prop one;
             int seen = 0;
             mqws_props_iter_init(x, &it);
-            while (mqws_props_next(&it, &one))
-                seen |= one.id == table[i].id;
+            while (mqws_props_next(&it, &one)) {
+                if (one.id != table[i].id)
+                    continue;
+                seen = 1;
+                check_iter_value(&one);
+            }
             CHECK(seen);
         }
     }
@@ -715,6 +766,51 @@ TEST(mqtt_2_2_2_1_no_properties_is_length_zero) {
     ENCODE_EQ(&q, MQWS_MQTT_5, "20 03 00 00 00");
 }
 
+/* "Decoding sets `present`, the single-valued fields whose bit is set ..., `user_prop_count`,
+ * `sub_id_count` ... and `raw`. `user_props` and `sub_ids` are set to NULL." (codec.h) */
+TEST(decode_props_contract) {
+    mqws_packet p;
+    memset(&p, 0x5a, sizeof p);
+    size_t n;
+    const uint8_t *b = cu_hex("30 0a 00 01 74 05 02 00 00 00 07 78", &n);
+    CHECK_INT(mqws_decode(b, n, MQWS_MQTT_5, 0, &p, NULL), MQWS_OK);
+    CHECK_INT(p.props.present, MQWS_PROPF_MESSAGE_EXPIRY_INTERVAL);
+    CHECK_INT(p.props.message_expiry, 7);
+    CHECK_INT(p.props.user_prop_count, 0);
+    CHECK_INT(p.props.sub_id_count, 0);
+    CHECK(p.props.user_props == NULL);
+    CHECK(p.props.sub_ids == NULL);
+    CHECK_INT(p.props.raw.len, 5);
+    CHECK(p.props.raw.ptr == b + 6);
+    /* No properties: an empty block, and iterators that end at once. */
+    b = cu_hex("30 05 00 01 74 00 78", &n);
+    memset(&p, 0x5a, sizeof p);
+    CHECK_INT(mqws_decode(b, n, MQWS_MQTT_5, 0, &p, NULL), MQWS_OK);
+    CHECK_INT(p.props.present, 0);
+    CHECK_INT(p.props.raw.len, 0);
+    mqws_prop_iter it;
+    mqws_prop one;
+    mqws_view k, v;
+    uint32_t id;
+    mqws_props_iter_init(&p.props, &it);
+    CHECK(!mqws_props_next(&it, &one));
+    mqws_props_iter_init(&p.props, &it);
+    CHECK(!mqws_props_next_user(&it, &k, &v));
+    mqws_props_iter_init(&p.props, &it);
+    CHECK(!mqws_props_next_sub_id(&it, &id));
+    /* And on a freshly initialised block. */
+    mqws_props pr;
+    memset(&pr, 0x5a, sizeof pr);
+    mqws_props_init(&pr);
+    CHECK_INT(pr.present, 0);
+    CHECK_INT(pr.user_prop_count, 0);
+    CHECK_INT(pr.sub_id_count, 0);
+    CHECK(pr.user_props == NULL && pr.sub_ids == NULL);
+    CHECK_INT(pr.raw.len, 0);
+    mqws_props_iter_init(&pr, &it);
+    CHECK(!mqws_props_next(&it, &one));
+}
+
 /* Properties do not exist before 5.0: a 3.1.1 PUBLISH's bytes after the topic are payload. */
 TEST(properties_only_at_level_5) {
     mqws_packet p;
@@ -736,5 +832,6 @@ int main(void) {
     RUN(mqtt5_encode_properties_in_ascending_order);
     RUN(mqtt_2_2_2_1_no_properties_is_length_zero);
     RUN(properties_only_at_level_5);
+    RUN(decode_props_contract);
     return testlib_finish();
 }

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #define RING     16
-#define RING_CAP 65536
+#define RING_CAP (1 << 17)
 static uint8_t ring[RING][RING_CAP];
 static unsigned ring_pos;
 

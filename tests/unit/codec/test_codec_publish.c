@@ -267,6 +267,57 @@ TEST(mqtt_3_3_2_1_topic_name_must_be_utf8) {
     MALFORMED("30 00", MQWS_MQTT_311, NULL);
 }
 
+/* [MQTT-1.5.4-1] well-formed UTF-8 only: code points above U+10FFFF, overlong forms, stray
+ * continuation bytes and truncated sequences are malformed ... */
+TEST(mqtt_1_5_4_1_ill_formed_utf8_in_topic) {
+    static const char *const bad[] = {
+        "30 07 00 04 f4 90 80 80 00",    /* U+110000 */
+        "30 06 00 03 e0 80 af 00",       /* overlong '/' */
+        "30 08 00 05 f8 88 80 80 80 00", /* 5-byte form */
+        "30 04 00 01 80 00",             /* lone continuation byte */
+        "30 05 00 02 e2 82 00",          /* truncated 3-byte sequence */
+        "30 04 00 01 fe 00",
+        "30 06 00 03 ed bf bf 00", /* U+DFFF */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        MALFORMED(bad[i], MQWS_MQTT_5, "MQTT-3.3.2-1|MQTT-1.5.4-1");
+}
+
+/* ... but the code points the spec only discourages (controls, non-characters, U+FEFF) are a
+ * receiver's choice (MAY close, §1.5.4): the codec accepts them. */
+TEST(mqtt_1_5_4_discouraged_code_points_are_accepted) {
+    DECODE_OK("30 05 00 02 61 01 00", MQWS_MQTT_5, 0, NULL);       /* U+0001 */
+    DECODE_OK("30 06 00 03 ef bf bf 00", MQWS_MQTT_5, 0, NULL);    /* U+FFFF */
+    DECODE_OK("30 06 00 03 ef bb bf 00", MQWS_MQTT_5, 0, NULL);    /* U+FEFF */
+    DECODE_OK("30 05 00 02 c2 9f 00", MQWS_MQTT_5, 0, NULL);       /* U+009F */
+    DECODE_OK("30 07 00 04 f4 8f bf bf 00", MQWS_MQTT_5, 0, NULL); /* U+10FFFF */
+}
+
+/* [MQTT-4.7.3-3] Topic Names are at most 65,535 bytes: the longest one decodes and re-encodes. */
+TEST(mqtt_4_7_3_3_longest_topic_name) {
+    static uint8_t b[65535 + 16];
+    size_t n = 0;
+    b[n++] = 0x30;
+    n += (size_t)mqws_varint_encode(2 + 65535 + 1, b + n);
+    b[n++] = 0xff;
+    b[n++] = 0xff;
+    for (size_t i = 0; i < 65535; i++)
+        b[n++] = (uint8_t)('a' + i % 26);
+    b[n++] = 'x';
+    mqws_packet p;
+    DECODE_OK_BYTES(cu_keep(b, n), n, MQWS_MQTT_311, 0, &p);
+    CHECK_INT(p.topic.len, 65535);
+    CHECK_INT(p.payload.len, 1);
+    /* One byte more does not fit the length field: the encoder refuses it. */
+    static uint8_t big[65536];
+    memset(big, 'a', sizeof big);
+    mqws_packet_init(&p, MQWS_PKT_PUBLISH);
+    p.topic.ptr = big;
+    p.topic.len = sizeof big;
+    size_t sz;
+    CHECK_INT(mqws_encoded_size(&p, MQWS_MQTT_311, &sz), MQWS_EINVAL);
+}
+
 /* [MQTT-3.3.2-2] The Topic Name in the PUBLISH packet MUST NOT contain wildcard characters. */
 TEST(mqtt_3_3_2_2_topic_name_wildcards) {
     REJECTED("30 05 00 03 61 2f 23", MQWS_MQTT_311, "MQTT-3.3.2-2");
@@ -561,6 +612,9 @@ int main(void) {
     RUN(mqtt_3_3_1_4_qos_3_is_malformed);
     RUN(mqtt_3_3_1_2_dup_with_qos_0);
     RUN(mqtt_3_3_2_1_topic_name_must_be_utf8);
+    RUN(mqtt_1_5_4_1_ill_formed_utf8_in_topic);
+    RUN(mqtt_1_5_4_discouraged_code_points_are_accepted);
+    RUN(mqtt_4_7_3_3_longest_topic_name);
     RUN(mqtt_3_3_2_2_topic_name_wildcards);
     RUN(mqtt_4_7_3_1_empty_topic_name);
     RUN(mqtt_2_2_1_3_publish_packet_id_0);

@@ -328,8 +328,10 @@ int main(int argc, char **argv) {
         for (size_t i = 0; i < nconn; i++) {
             conn *c = conns[i];
             pfd[i + 1].fd = c->fd;
+            /* Backpressure: stop reading from a peer that does not read its echoes. */
+            int want_in = !c->close_after_flush && c->out.len - c->sent < (8u << 20);
             pfd[i + 1].events =
-                (short)((c->close_after_flush ? 0 : POLLIN) | (c->out.len > c->sent ? POLLOUT : 0));
+                (short)((want_in ? POLLIN : 0) | (c->out.len > c->sent ? POLLOUT : 0));
             pfd[i + 1].revents = 0;
             if (c->hs && mqws_ws_handshake_deadline(c->hs) < next)
                 next = mqws_ws_handshake_deadline(c->hs);

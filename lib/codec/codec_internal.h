@@ -8,9 +8,11 @@
 #include "mqws/codec.h"
 
 #if defined(__GNUC__) || defined(__clang__)
-#define MQWS_COLD __attribute__((cold, noinline))
+#define MQWS_COLD     __attribute__((cold, noinline))
+#define MQWS_NOINLINE __attribute__((noinline))
 #else
 #define MQWS_COLD
+#define MQWS_NOINLINE
 #endif
 
 /* Property value kinds (§2.2.2.2). */
@@ -47,40 +49,98 @@ MQWS_COLD int mqws__fail(mqws_decode_error *err, int code, const char *statement
 
 #define MQWS__ONES  0x0101010101010101ull
 #define MQWS__HIGHS 0x8080808080808080ull
+#define MQWS__LOWS  0x7F7F7F7F7F7F7F7Full
 
 MQWS_INLINE uint64_t mqws__ld64(const uint8_t *p) {
     uint64_t w;
     memcpy(&w, p, 8);
     return w;
 }
-/* High bit set in every byte lane that is 0 (exact when no lane below is 0), or >= 0x80. */
-MQWS_INLINE uint64_t mqws__swar_bad(uint64_t w) {
-    return (w | ((w - MQWS__ONES) & ~w)) & MQWS__HIGHS;
+MQWS_INLINE uint32_t mqws__ld32ne(const uint8_t *p) {
+    uint32_t w;
+    memcpy(&w, p, 4);
+    return w;
 }
-MQWS_INLINE uint64_t mqws__swar_eq(uint64_t w, uint64_t pat) {
-    uint64_t x = w ^ pat;
-    return (x - MQWS__ONES) & ~x & MQWS__HIGHS;
+/* The 8 bytes to check of a string of n bytes starting at s, n <= 8, without reading outside
+ * it: short strings are padded with 'a' (which passes every check); overlapping loads are fine
+ * because only the presence of a bad byte matters. */
+MQWS_INLINE uint64_t mqws__ld_short(const uint8_t *s, size_t n) {
+    if (n >= 4)
+        return (uint64_t)mqws__ld32ne(s) | ((uint64_t)mqws__ld32ne(s + n - 4) << 32);
+    if (n == 0)
+        return 0x6161616161616161ull;
+    return 0x6161616161000000ull | (uint64_t)s[0] | ((uint64_t)s[n >> 1] << 8) |
+           ((uint64_t)s[n - 1] << 16);
 }
+/* High bit set in a lane that is >= 0x80 or 0 (plus, if `topic`, '+' or '#'); non-zero iff some
+ * lane is bad. '#' (0x23) and '+' (0x2B) differ only in bit 3, so one comparison finds both. */
 MQWS_INLINE uint64_t mqws__swar_word(uint64_t w, int topic) {
-    uint64_t bad = mqws__swar_bad(w);
-    if (topic)
-        bad |= mqws__swar_eq(w, 0x2B2B2B2B2B2B2B2Bull) | mqws__swar_eq(w, 0x2323232323232323ull);
-    return bad;
+    uint64_t bad = w | ((w - MQWS__ONES) & ~w);
+    if (topic) {
+        uint64_t x = (w | 0x0808080808080808ull) ^ 0x2B2B2B2B2B2B2B2Bull;
+        bad |= (x - MQWS__ONES) & ~x;
+    }
+    return bad & MQWS__HIGHS;
 }
 /* 1 if s[0..n) is ASCII without NUL (and, if `topic`, without '+' and '#'). */
 MQWS_INLINE int mqws__fast_text(const uint8_t *s, size_t n, int topic) {
+    if (MQWS_LIKELY(n <= 8))
+        return mqws__swar_word(mqws__ld_short(s, n), topic) == 0;
     uint64_t bad = 0;
+    for (size_t i = 0; i + 8 < n; i += 8)
+        bad |= mqws__swar_word(mqws__ld64(s + i), topic);
+    bad |= mqws__swar_word(mqws__ld64(s + n - 8), topic);
+    return bad == 0;
+}
+/* Exactly the lanes of w equal to '+' or '#' (high bit of each such lane). */
+MQWS_INLINE uint64_t mqws__swar_wild(uint64_t w) {
+    uint64_t x = (w | 0x0808080808080808ull) ^ 0x2B2B2B2B2B2B2B2Bull;
+    return ~(((x & MQWS__LOWS) + MQWS__LOWS) | x | MQWS__LOWS);
+}
+/* Wildcards of an ASCII filter at positions given by `m` (lanes of the word at `base`) are at
+ * legal places [MQTT-4.7.1-1] [MQTT-4.7.1-2]. */
+MQWS_INLINE int mqws__wild_ok(const uint8_t *s, size_t n, size_t base, uint64_t m) {
+    while (m) {
+        size_t i = base + (size_t)(__builtin_ctzll(m) >> 3);
+        m &= m - 1;
+        if (i > 0 && s[i - 1] != '/')
+            return 0;
+        if (s[i] == '#' ? i != n - 1 : (i + 1 < n && s[i + 1] != '/'))
+            return 0;
+    }
+    return 1;
+}
+/* 1 if s[0..n) is a non-empty ASCII topic filter with legal wildcards. */
+MQWS_INLINE int mqws__fast_filter(const uint8_t *s, size_t n) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (MQWS_UNLIKELY(n == 0 || n > 64))
+        return 0;
     if (n >= 8) {
         size_t i = 0;
-        for (; i + 8 < n; i += 8)
-            bad |= mqws__swar_word(mqws__ld64(s + i), topic);
-        bad |= mqws__swar_word(mqws__ld64(s + n - 8), topic);
-    } else if (n > 0) {
-        uint64_t w = 0x6161616161616161ull; /* 'a' padding passes every check */
-        memcpy(&w, s, n);
-        bad = mqws__swar_word(w, topic);
+        for (; i + 8 < n; i += 8) {
+            uint64_t w = mqws__ld64(s + i);
+            if (mqws__swar_word(w, 0) || !mqws__wild_ok(s, n, i, mqws__swar_wild(w)))
+                return 0;
+        }
+        uint64_t w = mqws__ld64(s + n - 8);
+        return mqws__swar_word(w, 0) == 0 && mqws__wild_ok(s, n, n - 8, mqws__swar_wild(w));
     }
-    return bad == 0;
+#else
+    if (MQWS_UNLIKELY(n == 0 || n > 64))
+        return 0;
+#endif
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = s[i];
+        if ((uint8_t)(c - 1) >= 0x7F)
+            return 0;
+        if ((c | 8) == '+') {
+            if (i > 0 && s[i - 1] != '/')
+                return 0;
+            if (c == '#' ? i != n - 1 : (i + 1 < n && s[i + 1] != '/'))
+                return 0;
+        }
+    }
+    return 1;
 }
 
 /* Slow paths, with the statement. */
@@ -134,6 +194,13 @@ int mqws__check_sub_options(unsigned o, uint8_t level, mqws_decode_error *err, s
  * syntax at 5.0, and no No Local on a shared subscription [MQTT-3.8.3-4]. */
 int mqws__check_filter(const uint8_t *s, size_t n, uint8_t level, int no_local,
                        mqws_decode_error *err, size_t off);
+/* The common case inline: an ASCII filter with legal wildcards and no "$share/" at 5.0. */
+MQWS_INLINE int mqws__check_filter_fast(const uint8_t *s, size_t n, uint8_t level, int no_local,
+                                        mqws_decode_error *err, size_t off) {
+    if (MQWS_LIKELY(mqws__fast_filter(s, n) && !(level == MQWS_MQTT_5 && s[0] == '$')))
+        return MQWS_OK;
+    return mqws__check_filter(s, n, level, no_local, err, off);
+}
 /* One property value: the range rules of §3 (booleans 0/1, non-zero maxima, topic alias 0,
  * subscription identifier 0). Strings are checked separately. */
 int mqws__check_prop_value(int id, uint32_t v, mqws_decode_error *err, size_t off);
@@ -167,13 +234,27 @@ uint8_t *mqws__props_write(uint8_t *o, const mqws_props *pr, const mqws__pplan *
 int mqws__props_validate(const mqws_props *pr, int ctx, uint8_t level, uint32_t dir,
                          mqws_decode_error *err);
 
-/* Variable byte integer reader bounded by `end`: bytes used, 0 if truncated, <0 if malformed. */
+/* Variable byte integer reader bounded by `end`: bytes used, 0 if truncated, <0 if malformed
+ * (a fifth byte, or a non-minimal encoding [MQTT-1.5.5-1]). Inline, without calls. */
 MQWS_INLINE int mqws__rd_varint(const uint8_t *p, const uint8_t *end, uint32_t *v) {
     if (MQWS_LIKELY(p < end && !(p[0] & 0x80))) {
         *v = p[0];
         return 1;
     }
-    return mqws_varint_decode(p, (size_t)(end - p), v);
+    uint32_t x = 0;
+    for (int i = 0; i < 4; i++) {
+        if (p + i >= end)
+            return 0;
+        uint8_t b = p[i];
+        x |= (uint32_t)(b & 0x7F) << (7 * i);
+        if (!(b & 0x80)) {
+            if (b == 0)
+                return -1;
+            *v = x;
+            return i + 1;
+        }
+    }
+    return -1;
 }
 MQWS_INLINE uint8_t *mqws__wr_varint(uint8_t *o, uint32_t v) {
     if (MQWS_LIKELY(v < 128)) {

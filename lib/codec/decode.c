@@ -55,15 +55,18 @@ static int rd_props(const uint8_t *buf, const uint8_t **pp, const uint8_t *end, 
     int rc = mqws__props_parse(p, n, ctx, level, pr, err, OFF(p));
     if (rc)
         return rc;
-    rc = mqws__check_props_cross(pr->present, ctx, dir, err, OFF(p));
-    if (rc)
-        return rc;
+    if (pr->present & (MQWS_PROPF_AUTHENTICATION_DATA | MQWS_PROPF_SUBSCRIPTION_IDENTIFIER |
+                       MQWS_PROPF_SESSION_EXPIRY_INTERVAL)) {
+        rc = mqws__check_props_cross(pr->present, ctx, dir, err, OFF(p));
+        if (rc)
+            return rc;
+    }
     *pp = p + n;
     return MQWS_OK;
 }
 
-static int dec_publish(const uint8_t *buf, const uint8_t *p, const uint8_t *end, uint8_t level,
-                       uint32_t dir, unsigned fl, mqws_packet *out, mqws_decode_error *err) {
+MQWS_INLINE int dec_publish(const uint8_t *buf, const uint8_t *p, const uint8_t *end, uint8_t level,
+                            uint32_t dir, unsigned fl, mqws_packet *out, mqws_decode_error *err) {
     unsigned qos = (fl >> 1) & 3, dup = fl >> 3;
     if (MQWS_UNLIKELY(qos == 3 || (dup && !qos)))
         return mqws__check_publish_flags(dup, qos, err);
@@ -113,8 +116,9 @@ static int dec_publish(const uint8_t *buf, const uint8_t *p, const uint8_t *end,
     return MQWS_OK;
 }
 
-static int dec_connect(const uint8_t *buf, const uint8_t *p, const uint8_t *end, uint8_t level,
-                       uint32_t dir, unsigned fl, mqws_packet *out, mqws_decode_error *err) {
+MQWS_NOINLINE static int dec_connect(const uint8_t *buf, const uint8_t *p, const uint8_t *end,
+                                     uint8_t level, uint32_t dir, unsigned fl, mqws_packet *out,
+                                     mqws_decode_error *err) {
     mqws_view name;
     if (!rd_view(&p, end, &name) || p >= end)
         return TRUNCATED(p);
@@ -200,8 +204,9 @@ static int dec_connect(const uint8_t *buf, const uint8_t *p, const uint8_t *end,
     return MQWS_OK;
 }
 
-static int dec_connack(const uint8_t *buf, const uint8_t *p, const uint8_t *end, uint8_t level,
-                       uint32_t dir, mqws_packet *out, mqws_decode_error *err) {
+MQWS_NOINLINE static int dec_connack(const uint8_t *buf, const uint8_t *p, const uint8_t *end,
+                                     uint8_t level, uint32_t dir, mqws_packet *out,
+                                     mqws_decode_error *err) {
     if (end - p < 2)
         return TRUNCATED(p);
     int rc = mqws__check_connack(p[0], p[1], level, err, OFF(p));
@@ -222,8 +227,9 @@ static int dec_connack(const uint8_t *buf, const uint8_t *p, const uint8_t *end,
 
 /* The optional tail of 5.0 PUBACK..PUBCOMP, DISCONNECT and AUTH: reason code, then properties;
  * both may be omitted when the reason is 0 and there are no properties (§3.4.2.1, §3.14.2.1). */
-static int rd_tail(const uint8_t *buf, const uint8_t *p, const uint8_t *end, int type,
-                   uint8_t level, uint32_t dir, mqws_packet *out, mqws_decode_error *err) {
+MQWS_NOINLINE static int rd_tail(const uint8_t *buf, const uint8_t *p, const uint8_t *end, int type,
+                                 uint8_t level, uint32_t dir, mqws_packet *out,
+                                 mqws_decode_error *err) {
     props_clear(&out->props);
     out->reason_code = 0;
     out->tail_form = 0;
@@ -243,8 +249,9 @@ static int rd_tail(const uint8_t *buf, const uint8_t *p, const uint8_t *end, int
     return p == end ? MQWS_OK : TRAILING(p);
 }
 
-static int dec_ack(const uint8_t *buf, const uint8_t *p, const uint8_t *end, int type,
-                   uint8_t level, uint32_t dir, mqws_packet *out, mqws_decode_error *err) {
+MQWS_NOINLINE static int dec_ack(const uint8_t *buf, const uint8_t *p, const uint8_t *end, int type,
+                                 uint8_t level, uint32_t dir, mqws_packet *out,
+                                 mqws_decode_error *err) {
     if (end - p < 2)
         return TRUNCATED(p);
     out->packet_id = mqws__load16(p);
@@ -260,8 +267,9 @@ static int dec_ack(const uint8_t *buf, const uint8_t *p, const uint8_t *end, int
     return p == end ? MQWS_OK : TRAILING(p);
 }
 
-static int dec_subscribe(const uint8_t *buf, const uint8_t *p, const uint8_t *end, int type,
-                         uint8_t level, uint32_t dir, mqws_packet *out, mqws_decode_error *err) {
+MQWS_NOINLINE static int dec_subscribe(const uint8_t *buf, const uint8_t *p, const uint8_t *end,
+                                       int type, uint8_t level, uint32_t dir, mqws_packet *out,
+                                       mqws_decode_error *err) {
     if (end - p < 2)
         return TRUNCATED(p);
     out->packet_id = mqws__load16(p);
@@ -295,7 +303,7 @@ static int dec_subscribe(const uint8_t *buf, const uint8_t *p, const uint8_t *en
             }
             p++;
         }
-        rc = mqws__check_filter(f.ptr, f.len, level, V5(level) && (o & 4), err, OFF(f.ptr));
+        rc = mqws__check_filter_fast(f.ptr, f.len, level, V5(level) && (o & 4), err, OFF(f.ptr));
         if (rc)
             return rc;
         count++;
@@ -315,8 +323,9 @@ static int dec_subscribe(const uint8_t *buf, const uint8_t *p, const uint8_t *en
     return MQWS_OK;
 }
 
-static int dec_suback(const uint8_t *buf, const uint8_t *p, const uint8_t *end, int type,
-                      uint8_t level, uint32_t dir, mqws_packet *out, mqws_decode_error *err) {
+MQWS_NOINLINE static int dec_suback(const uint8_t *buf, const uint8_t *p, const uint8_t *end,
+                                    int type, uint8_t level, uint32_t dir, mqws_packet *out,
+                                    mqws_decode_error *err) {
     if (end - p < 2)
         return TRUNCATED(p);
     out->packet_id = mqws__load16(p);
@@ -351,55 +360,22 @@ static int dec_suback(const uint8_t *buf, const uint8_t *p, const uint8_t *end, 
     return MQWS_OK;
 }
 
-int mqws_decode(const uint8_t *buf, size_t len, uint8_t level, uint32_t flags, mqws_packet *out,
-                mqws_decode_error *err) {
-    if (MQWS_UNLIKELY(level < MQWS_MQTT_31 || level > MQWS_MQTT_5 || (!buf && len)))
-        return mqws__fail(err, MQWS_EINVAL, NULL, "invalid protocol level or buffer", 0);
-    if (MQWS_UNLIKELY(len < 2))
-        return mqws__fail(err, MQWS_EMALFORMED, V5(level) ? "§2.1.4" : "§2.2.3",
-                          "packet shorter than a fixed header", 0);
-    unsigned b0 = buf[0], type = b0 >> 4, fl = b0 & 15;
-    uint32_t rl;
-    size_t hdr;
-    if (MQWS_LIKELY(!(buf[1] & 0x80))) {
-        rl = buf[1];
-        hdr = 2;
-    } else {
-        int k = mqws_varint_decode(buf + 1, len - 1, &rl);
-        if (k <= 0)
-            return mqws__fail(err, MQWS_EMALFORMED, V5(level) ? "MQTT-1.5.5-1" : "§2.2.3",
-                              k ? "remaining length is not a valid variable byte integer"
-                                : "remaining length truncated",
-                              1);
-        hdr = 1 + (size_t)k;
-    }
-    if (MQWS_UNLIKELY(hdr + rl != len))
-        return mqws__fail(err, MQWS_EMALFORMED, V5(level) ? "§2.1.4" : "§2.2.3",
-                          hdr + rl > len ? "packet shorter than its remaining length"
-                                         : "bytes after the end of the packet",
-                          len < hdr + rl ? len : hdr + rl);
-    out->type = (uint8_t)type;
-    out->flags = (uint8_t)fl;
+/* Every type but PUBLISH: direction, fixed-header flags, then the type's decoder. */
+MQWS_NOINLINE static int dec_other(const uint8_t *buf, const uint8_t *p, const uint8_t *end,
+                                   unsigned type, unsigned fl, uint8_t level, uint32_t flags,
+                                   mqws_packet *out, mqws_decode_error *err) {
     /* Reserved types, and types the peer's role may not send (§2.1.2). */
     static const uint16_t server_only = (1u << MQWS_PKT_CONNACK) | (1u << MQWS_PKT_SUBACK) |
                                         (1u << MQWS_PKT_UNSUBACK) | (1u << MQWS_PKT_PINGRESP);
     static const uint16_t client_only = (1u << MQWS_PKT_CONNECT) | (1u << MQWS_PKT_SUBSCRIBE) |
                                         (1u << MQWS_PKT_UNSUBSCRIBE) | (1u << MQWS_PKT_PINGREQ);
-    if (MQWS_UNLIKELY(type == 0 ||
-                      (type == MQWS_PKT_AUTH && level != MQWS_MQTT_5 && type != MQWS_PKT_CONNECT) ||
+    if (MQWS_UNLIKELY(type == 0 || (type == MQWS_PKT_AUTH && level != MQWS_MQTT_5) ||
                       ((flags & MQWS_DECODE_FROM_CLIENT) && ((server_only >> type) & 1)) ||
                       ((flags & MQWS_DECODE_FROM_SERVER) && ((client_only >> type) & 1))))
         return mqws__check_type((int)type, level, flags, err);
-    const uint8_t *p = buf + hdr, *end = buf + len;
     int rc;
-    switch (type) {
-        case MQWS_PKT_PUBLISH:
-            return dec_publish(buf, p, end, level, flags, fl, out, err);
-        case MQWS_PKT_CONNECT:
-            return dec_connect(buf, p, end, level, flags, fl, out, err);
-        default:
-            break;
-    }
+    if (type == MQWS_PKT_CONNECT)
+        return dec_connect(buf, p, end, level, flags, fl, out, err);
     if (MQWS_UNLIKELY(fl != ((type == MQWS_PKT_PUBREL || type == MQWS_PKT_SUBSCRIBE ||
                               type == MQWS_PKT_UNSUBSCRIBE)
                                  ? 2u
@@ -434,9 +410,133 @@ int mqws_decode(const uint8_t *buf, size_t len, uint8_t level, uint32_t flags, m
             }
             return rd_tail(buf, p, end, (int)type, level, flags, out, err);
         default: /* AUTH, 5.0 only (checked above) */
-            rc = rd_tail(buf, p, end, (int)type, level, flags, out, err);
-            return rc;
+            return rd_tail(buf, p, end, (int)type, level, flags, out, err);
     }
+}
+
+MQWS_COLD static int dec_bad_header(const uint8_t *buf, size_t len, uint8_t level,
+                                    mqws_decode_error *err) {
+    if (level < MQWS_MQTT_31 || level > MQWS_MQTT_5 || !buf)
+        return mqws__fail(err, MQWS_EINVAL, NULL, "invalid protocol level or buffer", 0);
+    if (len < 2)
+        return mqws__fail(err, MQWS_EMALFORMED, V5(level) ? "§2.1.4" : "§2.2.3",
+                          "packet shorter than a fixed header", 0);
+    uint32_t rl;
+    int k = mqws_varint_decode(buf + 1, len - 1, &rl);
+    if (k <= 0)
+        return mqws__fail(err, MQWS_EMALFORMED, V5(level) ? "MQTT-1.5.5-1" : "§2.2.3",
+                          k ? "remaining length is not a valid variable byte integer"
+                            : "remaining length truncated",
+                          1);
+    size_t total = 1 + (size_t)k + rl;
+    return mqws__fail(err, MQWS_EMALFORMED, V5(level) ? "§2.1.4" : "§2.2.3",
+                      total > len ? "packet shorter than its remaining length"
+                                  : "bytes after the end of the packet",
+                      total > len ? len : total);
+}
+
+/* The complete decoder: every type, and the precise error for anything the fast path below
+ * refuses. */
+MQWS_NOINLINE static int decode_full(const uint8_t *buf, size_t len, uint8_t level, uint32_t flags,
+                                     mqws_packet *out, mqws_decode_error *err) {
+    if (MQWS_UNLIKELY(len < 2 || (unsigned)(level - MQWS_MQTT_31) > 2u || !buf))
+        return dec_bad_header(buf, len, level, err);
+    unsigned b0 = buf[0], type = b0 >> 4, fl = b0 & 15;
+    uint32_t rl;
+    size_t hdr;
+    if (MQWS_LIKELY(!(buf[1] & 0x80))) {
+        rl = buf[1];
+        hdr = 2;
+    } else {
+        int k = mqws_varint_decode(buf + 1, len - 1, &rl);
+        if (k <= 0)
+            return dec_bad_header(buf, len, level, err);
+        hdr = 1 + (size_t)k;
+    }
+    if (MQWS_UNLIKELY(hdr + rl != len))
+        return dec_bad_header(buf, len, level, err);
+    out->type = (uint8_t)type;
+    out->flags = (uint8_t)fl;
+    const uint8_t *p = buf + hdr, *end = buf + len;
+    if (MQWS_LIKELY(type == MQWS_PKT_PUBLISH))
+        return dec_publish(buf, p, end, level, flags, fl, out, err);
+    return dec_other(buf, p, end, type, fl, level, flags, out, err);
+}
+
+/* The fast path: a valid PUBLISH (the packet a broker sees most) decoded with as little work
+ * as the rules allow. Anything unusual, valid or not, goes to decode_full(), which also finds
+ * the statement an invalid packet breaks. `v5` is a constant in each instance, so the 3.x
+ * instance is a leaf function without properties code. */
+MQWS_INLINE int publish_fast(const uint8_t *buf, size_t len, uint8_t level, uint32_t flags,
+                             mqws_packet *out, mqws_decode_error *err, const int v5) {
+    uint32_t rl;
+    int k = mqws__rd_varint(buf + 1, buf + len, &rl);
+    if (MQWS_UNLIKELY(k <= 0 || 1 + (size_t)k + rl != len))
+        return decode_full(buf, len, level, flags, out, err);
+    const uint8_t *p = buf + 1 + k, *end = buf + len;
+    unsigned fl = buf[0] & 15, qos = (fl >> 1) & 3, dup = fl >> 3;
+    if (MQWS_UNLIKELY(qos == 3 || (dup && !qos) || end - p < 2))
+        return decode_full(buf, len, level, flags, out, err);
+    size_t tl = mqws__load16(p);
+    const uint8_t *topic = p + 2;
+    p = topic + tl;
+    if (MQWS_UNLIKELY(tl > (size_t)(end - topic) || (size_t)(end - p) < (qos ? 2u : 0u)))
+        return decode_full(buf, len, level, flags, out, err);
+    if (MQWS_UNLIKELY(!(tl > 0 && mqws__fast_text(topic, tl, 1))))
+        return decode_full(buf, len, level, flags, out, err);
+    uint16_t pid = 0;
+    if (qos) {
+        pid = mqws__load16(p);
+        p += 2;
+        if (MQWS_UNLIKELY(pid == 0))
+            return decode_full(buf, len, level, flags, out, err);
+    }
+    if (v5) {
+        uint32_t n;
+        k = mqws__rd_varint(p, end, &n);
+        if (MQWS_UNLIKELY(k <= 0 || n > (size_t)(end - p - k)))
+            return decode_full(buf, len, level, flags, out, err);
+        p += k;
+        if (n) {
+            if (MQWS_UNLIKELY(mqws__props_parse(p, n, MQWS_PKT_PUBLISH, level, &out->props, NULL,
+                                                0) != MQWS_OK ||
+                              ((flags & MQWS_DECODE_FROM_CLIENT) &&
+                               (out->props.present & MQWS_PROPF_SUBSCRIPTION_IDENTIFIER))))
+                return decode_full(buf, len, level, flags, out, err);
+            p += n;
+        } else {
+            props_clear(&out->props);
+            out->props.raw.ptr = p;
+        }
+    } else {
+        props_clear(&out->props);
+    }
+    out->type = MQWS_PKT_PUBLISH;
+    out->flags = (uint8_t)fl;
+    out->dup = (uint8_t)dup;
+    out->qos = (uint8_t)qos;
+    out->retain = (uint8_t)(fl & 1);
+    out->topic.ptr = topic;
+    out->topic.len = tl;
+    out->packet_id = pid;
+    out->payload.ptr = p;
+    out->payload.len = (size_t)(end - p);
+    return MQWS_OK;
+}
+
+MQWS_NOINLINE static int publish_fast5(const uint8_t *buf, size_t len, uint32_t flags,
+                                       mqws_packet *out, mqws_decode_error *err) {
+    return publish_fast(buf, len, MQWS_MQTT_5, flags, out, err, 1);
+}
+
+int mqws_decode(const uint8_t *buf, size_t len, uint8_t level, uint32_t flags, mqws_packet *out,
+                mqws_decode_error *err) {
+    if (MQWS_UNLIKELY(len < 4 || !buf || (buf[0] >> 4) != MQWS_PKT_PUBLISH ||
+                      (unsigned)(level - MQWS_MQTT_31) > 2u))
+        return decode_full(buf, len, level, flags, out, err);
+    if (level == MQWS_MQTT_5)
+        return publish_fast5(buf, len, flags, out, err);
+    return publish_fast(buf, len, level, flags, out, err, 0);
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -520,9 +520,7 @@ static int finish_client(mqws_ws_handshake *hs) {
 
 /* Make room for up to `want` more bytes, bounded by max_bytes. */
 static int reserve(mqws_ws_handshake *hs, size_t want) {
-    size_t need = hs->len + want;
-    if (need > hs->max_bytes)
-        need = hs->max_bytes;
+    size_t need = want > hs->max_bytes - hs->len ? hs->max_bytes : hs->len + want;
     if (need <= hs->cap)
         return MQWS_OK;
     size_t ncap = hs->cap ? hs->cap : 512;

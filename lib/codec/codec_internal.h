@@ -148,6 +148,15 @@ int mqws__utf8_slow(const uint8_t *s, size_t n, uint8_t level, mqws_decode_error
 int mqws__topic_name_slow(const uint8_t *s, size_t n, uint8_t level, mqws_decode_error *err,
                           size_t off);
 
+/* The Response Topic: a topic name, without wildcards [MQTT-3.3.2-14]. */
+int mqws__response_topic_slow(const uint8_t *s, size_t n, uint8_t level, mqws_decode_error *err,
+                              size_t off);
+MQWS_INLINE int mqws__check_response_topic(const uint8_t *s, size_t n, uint8_t level,
+                                           mqws_decode_error *err, size_t off) {
+    if (MQWS_LIKELY(n > 0 && mqws__fast_text(s, n, 1)))
+        return MQWS_OK;
+    return mqws__response_topic_slow(s, n, level, err, off);
+}
 /* A UTF-8 Encoded String [MQTT-1.5.4-1] [MQTT-1.5.4-2]: MQWS_OK or MQWS_EMALFORMED. */
 MQWS_INLINE int mqws__check_utf8(const uint8_t *s, size_t n, uint8_t level, mqws_decode_error *err,
                                  size_t off) {

@@ -248,7 +248,7 @@ int mqws__props_parse(const uint8_t *p, size_t n, int ctx, uint8_t level, mqws_p
                         out->auth_data = v;
                     break;
                 }
-                int rc = id == 0x08 ? mqws__check_topic_name(v.ptr, len, level, err, voff)
+                int rc = id == 0x08 ? mqws__check_response_topic(v.ptr, len, level, err, voff)
                                     : mqws__check_utf8(v.ptr, len, level, err, voff);
                 if (rc)
                     return rc;
@@ -623,7 +623,7 @@ int mqws__props_validate(const mqws_props *pr, int ctx, uint8_t level, uint32_t 
             if (v.len > 0xFFFF)
                 return mqws__fail(err, MQWS_EMALFORMED, "§1.5.4", "string longer than 65535", 0);
             rc = id == MQWS_PROP_RESPONSE_TOPIC
-                     ? mqws__check_topic_name(v.ptr, v.len, level, err, 0)
+                     ? mqws__check_response_topic(v.ptr, v.len, level, err, 0)
                      : mqws__check_utf8(v.ptr, v.len, level, err, 0);
         } else if (kind == MQWS__PK_BIN) {
             if (field_view(pr, id).len > 0xFFFF)

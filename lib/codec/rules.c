@@ -61,6 +61,14 @@ int mqws__topic_name_slow(const uint8_t *s, size_t n, uint8_t level, mqws_decode
     return MQWS_OK;
 }
 
+int mqws__response_topic_slow(const uint8_t *s, size_t n, uint8_t level, mqws_decode_error *err,
+                              size_t off) {
+    int rc = mqws__topic_name_slow(s, n, level, err, off);
+    if (rc == MQWS_EPROTO && n > 0 && err) /* wildcards [MQTT-3.3.2-14] */
+        err->statement = "MQTT-3.3.2-14";
+    return rc;
+}
+
 int mqws__fail_packet_id(uint8_t level, mqws_decode_error *err, size_t off) {
     return mqws__fail(err, MQWS_EPROTO, V5(level) ? "MQTT-2.2.1-3" : "MQTT-2.3.1-1",
                       "packet identifier 0", off);
@@ -187,7 +195,7 @@ int mqws__check_connect_flags(unsigned f, uint8_t level, mqws_decode_error *err,
 int mqws__check_connack(unsigned ack_flags, unsigned code, uint8_t level, mqws_decode_error *err,
                         size_t off) {
     if (ack_flags & (level == MQWS_MQTT_31 ? 0xFFu : 0xFEu))
-        return mqws__fail(err, MQWS_EMALFORMED, V5(level) ? "§3.2.2.1" : "§3.2.2.1",
+        return mqws__fail(err, MQWS_EMALFORMED, V5(level) ? "MQTT-3.2.2-1" : "§3.2.2.1",
                           "reserved CONNACK flags are not 0", off);
     int rc = mqws__check_reason((int)code, MQWS_PKT_CONNACK, level, err, off + 1);
     if (rc)
@@ -202,7 +210,7 @@ int mqws__check_sub_options(unsigned o, uint8_t level, mqws_decode_error *err, s
     if (!V5(level)) {
         if ((o & 0xFC) || (o & 3) == 3)
             return mqws__fail(
-                err, MQWS_EMALFORMED, "MQTT-3-8.3-4",
+                err, MQWS_EMALFORMED, "MQTT-3.8.3-4",
                 (o & 0xFC) ? "reserved subscription bits are not 0" : "subscription QoS 3", off);
         return MQWS_OK;
     }

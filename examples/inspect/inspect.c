@@ -495,7 +495,7 @@ int inspect_decode(const inspect_opts *o, FILE *in, FILE *out) {
                 print_error(out, rc,
                             type == 0 ? "reserved packet type 0"
                                       : "remaining length is not a valid variable byte integer",
-                            NULL, 0x81, at, at, type);
+                            type == 0 ? "§2.1.2" : "§1.5.5", 0x81, at, at, type);
                 status = INSPECT_EXIT_DATA;
                 goto done; /* framing is lost: nothing after this can be trusted */
             }

@@ -8,11 +8,13 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#define _POSIX_C_SOURCE 200809L /* read, fileno */
 #include "inspect.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define P(id, kind, name, field)                                                                   \
     { id, kind, name, offsetof(mqws_props, field) }
@@ -454,15 +456,17 @@ int inspect_decode(const inspect_opts *o, FILE *in, FILE *out) {
     char chunk[65536];
 
     while (!eof) {
-        size_t n = fread(chunk, 1, sizeof chunk, in);
-        if (n < sizeof chunk) {
-            if (ferror(in)) {
-                fprintf(stderr, "mqws-inspect: read error: %s\n", strerror(errno));
-                status = INSPECT_EXIT_SYSTEM;
-                break;
-            }
-            eof = 1;
+        /* read(2), not fread: a live stream (a pipe from a capture) is printed as it arrives. */
+        ssize_t got = read(fileno(in), chunk, sizeof chunk);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            fprintf(stderr, "mqws-inspect: read error: %s\n", strerror(errno));
+            status = INSPECT_EXIT_SYSTEM;
+            break;
         }
+        size_t n = (size_t)got;
+        eof = n == 0;
         if (reserve(&b, n) < 0) {
             fprintf(stderr, "mqws-inspect: out of memory\n");
             status = INSPECT_EXIT_SYSTEM;
@@ -514,6 +518,7 @@ int inspect_decode(const inspect_opts *o, FILE *in, FILE *out) {
             }
             b.start += info.total_len;
         }
+        fflush(out);
     }
     if (status == INSPECT_EXIT_OK) {
         if (b.nibble >= 0) {

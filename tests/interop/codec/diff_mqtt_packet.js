@@ -552,6 +552,34 @@ function handMade () {
   return [pwOnly]
 }
 
+// May `p` be sent by a client (dir 'client') or a server? Packet types by sender (§3.x.1
+// "sent by"), a Subscription Identifier in PUBLISH only from the server [MQTT-3.3.4-6], Session
+// Expiry Interval in DISCONNECT only from the client [MQTT-3.14.2-2], and the sender columns of
+// the DISCONNECT (§3.14.2.1) and AUTH (§3.15.2.1) reason code tables.
+const CLIENT_ONLY = ['connect', 'subscribe', 'unsubscribe', 'pingreq']
+const SERVER_ONLY = ['connack', 'suback', 'unsuback', 'pingresp']
+const DISCONNECT_BOTH = [0x00, 0x80, 0x81, 0x82, 0x83, 0x90, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99]
+function validFrom (dir, p, v) {
+  const pr = p.properties || {}
+  if (dir === 'client') {
+    if (SERVER_ONLY.includes(p.cmd)) return false
+    if (p.cmd === 'publish' && pr.subscriptionIdentifier !== undefined) return false
+    if (p.cmd === 'disconnect' && v === 5) {
+      if (p.reasonCode !== 0x04 && !DISCONNECT_BOTH.includes(p.reasonCode)) return false
+      if (pr.serverReference !== undefined) return false // sent by the Server (§3.14.2.2.5)
+    }
+    if (p.cmd === 'auth' && p.reasonCode === 0x00) return false
+  } else {
+    if (CLIENT_ONLY.includes(p.cmd)) return false
+    if (p.cmd === 'disconnect' && v === 5) {
+      if (p.reasonCode === 0x04) return false
+      if (pr.sessionExpiryInterval !== undefined) return false
+    }
+    if (p.cmd === 'auth' && p.reasonCode === 0x19) return false
+  }
+  return true
+}
+
 // Places where mqtt-packet is looser than the spec: it parses these, mqws must reject each
 // with the statement given (they are not accepted differences, they are the point of a strict
 // codec). [level, hex, statement, why]
@@ -642,6 +670,26 @@ for (const v of [3, 4, 5]) {
   }
   if (out.length !== bufs.length) fail('mqws-inspect printed more lines than packets', out.slice(bufs.length))
 
+  // The same packets again, split by sender, with the direction rules on (--from): each must
+  // decode to the same JSON.
+  for (const dir of ['client', 'server']) {
+    const idx = []
+    for (let i = 0; i < bufs.length; i++) if (validFrom(dir, expected[i], v)) idx.push(i)
+    const d = runInspect(['--hex', '--keep-going', '--from', dir, '--level', String(v)],
+      idx.map(i => hex(bufs[i])).join('\n') + '\n')
+    const lines = d.stdout.split('\n').filter(l => l.length > 0)
+    idx.forEach((i, k) => {
+      const a = JSON.parse(lines[k] || '{"error":"missing"}')
+      const b = JSON.parse(out[i])
+      delete a.offset
+      delete b.offset
+      if (stable(a) !== stable(b)) {
+        fail(`--from ${dir} decodes differently`, [`level ${v}, packet #${i}: ${hex(bufs[i])}`, lines[k], out[i]])
+      }
+    })
+    totals[dir] = (totals[dir] || 0) + idx.length
+  }
+
   // Direction 2: JSON -> mqws-inspect --encode -> mqtt-packet parse.
   const e = runInspect(['--encode', '--hex', '--level', String(v)], jsonLines.join('\n') + '\n')
   const encoded = e.stdout.split('\n').filter(l => l.length > 0)
@@ -673,5 +721,6 @@ const ms = Date.now() - t0
 console.log(`mqtt-packet ${require(path.join(nodeDir, 'node_modules', 'mqtt-packet', 'package.json')).version}` +
   ` vs mqws-inspect: decoded ${totals.decoded}, encoded ${totals.encoded} packets identical` +
   ` field by field (levels 3, 4, 5; seed ${seed}); ${totals.identical} of ${totals.encoded}` +
-  ` byte-identical (D4: all even ones must be); ${LOOSER.length} invalid packets rejected with` +
+  ` byte-identical (D4: all even ones must be); with direction rules ${totals.client} from` +
+  ` clients and ${totals.server} from servers; ${LOOSER.length} invalid packets rejected with` +
   ` the right statement (mqtt-packet accepts ${looserAccepted} of them); ${ms} ms`)

@@ -465,6 +465,36 @@ TEST(rfc6455_4_1_client_verifies_server_handshake) {
     mqws_ws_handshake_free(hs);
 }
 
+/* The client's parser, too, answers the same however the response is split, and leaves the
+ * server's first frames unconsumed. */
+TEST(rfc6455_4_1_client_response_split_feeding_identical) {
+    const char *resp = RESP_OK "Sec-WebSocket-Accept: " ACCEPT "\r\n"
+                               "Sec-WebSocket-Protocol: mqtt\r\n\r\n\x82\x02hi";
+    size_t len = strlen(resp);
+    for (uint64_t seed = 0; seed < 40; seed++) {
+        mqws_ws_handshake_config cfg = MQWS_WS_HANDSHAKE_CONFIG_INIT;
+        cfg.host = "h";
+        mqws_ws_handshake *hs =
+            mqws_ws_handshake_client_new(&cfg, (const uint8_t *)"the sample nonce", 0);
+        size_t pos = 0;
+        int rc = MQWS_WS_HS_MORE;
+        uint64_t st = seed + 1;
+        while (pos < len && rc == MQWS_WS_HS_MORE) {
+            size_t n = seed == 0 ? len - pos : seed == 1 ? 1 : 1 + testlib_rand_below(&st, 30);
+            if (n > len - pos)
+                n = len - pos;
+            size_t c = 0;
+            rc = mqws_ws_handshake_feed(hs, (const uint8_t *)resp + pos, n, &c);
+            pos += c;
+        }
+        CHECK_INT(rc, MQWS_WS_HS_UPGRADE);
+        CHECK_INT(pos, len - 4);
+        CHECK_INT(mqws_ws_handshake_status(hs), 101);
+        CHECK_VIEW(mqws_ws_handshake_subprotocol(hs), "mqtt");
+        mqws_ws_handshake_free(hs);
+    }
+}
+
 /* Our client against our server, both roles end to end. */
 TEST(rfc6455_4_client_and_server_agree) {
     mqws_ws_handshake_config cc = MQWS_WS_HANDSHAKE_CONFIG_INIT;
@@ -558,6 +588,7 @@ void run_handshake_tests(void) {
     RUN(rfc6455_4_2_1_errors_sticky);
     RUN(rfc6455_4_1_client_request_built);
     RUN(rfc6455_4_1_client_verifies_server_handshake);
+    RUN(rfc6455_4_1_client_response_split_feeding_identical);
     RUN(rfc6455_4_client_and_server_agree);
     RUN(alloc_failure_handshake_every_allocation);
 }

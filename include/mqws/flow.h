@@ -16,6 +16,17 @@
  * and one per-connection bundle, mqws_flow, that combines a message bucket, a byte bucket, an
  * output watermark and a memory cap with readable counters (mqws_flow_get_stats).
  *
+ * A host loop using it for one publisher connection `c` (its subscribers' output levels feed
+ * their own mqws_flow the same way):
+ *
+ *     on accept:   if (mqws_flow_admission_open(&adm, now) != MQWS_OK) close the socket;
+ *                  mqws_flow_init(&fl, &cfg, now);
+ *     on_publish:  int64_t wait = mqws_flow_take(&fl, pub->payload.len, now);
+ *                  if (wait > 0) stop polling c for input until now + wait (or refuse, 0x96)
+ *     after writev:if (mqws_flow_out_level(&fl, mqws_conn_pending_bytes(c)) == MQWS_FLOW_PAUSE)
+ *                      stop polling c for input;   (MQWS_FLOW_RESUME: poll it again)
+ *     before keeping bytes for c: if (mqws_flow_mem_charge(&fl, n) == MQWS_ELIMIT) drop / close
+ *
  * Thread safety: no global state; one object must not be used by two threads at once.
  *
  * SPDX-License-Identifier: MIT

@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
 done
 
 if [ ! -f "$build/build.ninja" ]; then
-    meson setup "$build" -Dbench=true -Dtests=false -Dexamples=false -Dfuzz=disabled \
+    meson setup "$build" -Dbench=true \
         --buildtype=release >/dev/null
 fi
 ninja -C "$build" bench/bench_codec >/dev/null

@@ -69,6 +69,14 @@ expect_error "input ending inside a packet" 'inside a packet' '30 05 00 01 61'
 expect_error "reserved packet type 0" 'reserved packet type' '00 00'
 expect_error "not a hex digit" 'not a hex digit' 'c0 0x'
 
+# --from client applies the direction rules: a client never sends CONNACK.
+printf '2002 0000\n' | "$inspect" --hex --from client >"$tmp/out"
+if [ $? = 1 ] && grep -q '"reason":130' "$tmp/out"; then
+    pass "--from client refuses a CONNACK"
+else
+    fail "--from client refuses a CONNACK"
+fi
+
 # Packets before the error are printed first.
 printf 'c000 c000 3603000161\n' | "$inspect" --hex >"$tmp/out"
 if [ $? = 1 ] && [ "$(grep -c '"type":"PINGREQ"' "$tmp/out")" = 2 ]; then
@@ -107,9 +115,9 @@ encode_ok "5.0 user properties keep their order" \
     '{"type":"PUBACK","packet_id":7,"reason_code":16,"properties":{"user_properties":[["b","1"],["a","2"],["b","3"]]}}' \
     '401900071015260001620001312600016100013226000162000133' 5
 
-# encode_error NAME EXPECTED-SUBSTRING JSON [LEVEL]: --encode must refuse the line.
+# encode_error NAME EXPECTED-SUBSTRING JSON [LEVEL [OPTIONS]]: --encode must refuse the line.
 encode_error() {
-    printf '%s\n' "$3" | "$inspect" --encode --hex --level "${4:-4}" >"$tmp/out" 2>"$tmp/err"
+    printf '%s\n' "$3" | "$inspect" --encode --hex --level "${4:-4}" ${5:-} ${6:-} >"$tmp/out" 2>"$tmp/err"
     rc=$?
     if [ $rc = 1 ] && grep -q "$2" "$tmp/err" && [ ! -s "$tmp/out" ]; then
         pass "$1"
@@ -128,6 +136,7 @@ encode_error "wildcard in a topic name is refused by validation [MQTT-3.3.2-2]" 
     '{"type":"PUBLISH","topic":"a/+","payload":""}'
 encode_error "packet identifier 0 is refused" 'error' '{"type":"PUBACK","packet_id":0}'
 encode_error "flags must agree" 'flags' '{"type":"PUBLISH","flags":1,"topic":"a","payload":""}'
+encode_error "--from client: a client never sends CONNACK" 'server' '{"type":"CONNACK"}' 4 --from client
 encode_error "nesting is bounded" 'deep' \
     '{"type":"PINGREQ","x":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}'
 

@@ -2163,3 +2163,323 @@ int mqws_session_unsubscribe(mqws_session *s, const mqws_view *filters, size_t n
         return MQWS_EINVAL;
     return client_sub(s, MQWS_PKT_UNSUBSCRIBE, NULL, filters, n, props, packet_id);
 }
+
+/* ------------------------------------------------------------------------------------------ */
+/* Persistence: snapshot and restore.
+ *
+ * Format version 1, all integers big-endian:
+ *   "MQWS" 'S' version(1) role(1) level(1) flags(1: bit 0 ids wrapped) 0(1)
+ *   session_expiry(4) next_packet_id(2) client_id_len(2) client_id 0(2)
+ *   inbound_qos2_count(2) ids(2 each)
+ *   message_count(4), then per message:
+ *     where(1: 0 in flight, 1 waiting) qos(1) retain(1) state(1: 0 waiting, 1 sent, 2 released)
+ *     packet_id(2) topic_len(2) props_len(4) sub_id_count(2)
+ *     expiry_left_ms(4, 0xFFFFFFFF = none) payload_len(4)
+ *     topic, props (pass-through properties, wire form), sub ids (4 each), payload */
+
+#define SNAP_VERSION 1u
+#define SNAP_HEADER  20u
+#define SNAP_MSG_FIX 24u
+
+static size_t snap_msg_size(const sess_msg *m) {
+    return SNAP_MSG_FIX + m->topic_len + m->props_len + 4u * (size_t)m->sub_id_count +
+           msg_payload_len(m);
+}
+
+size_t mqws_session_snapshot_size(const mqws_session *s) {
+    size_t n = SNAP_HEADER + s->client_id_len + 2u + 2u * (size_t)s->in_qos2.n + 4u;
+    for (const sess_msg *m = s->infl_head; m; m = m->next)
+        n += snap_msg_size(m);
+    for (const sess_msg *m = s->q_head; m; m = m->next)
+        n += snap_msg_size(m);
+    return n;
+}
+
+static uint8_t *snap_msg(const mqws_session *s, const sess_msg *m, uint8_t where, uint8_t *d) {
+    d[0] = where;
+    d[1] = m->qos;
+    d[2] = m->retain;
+    d[3] = m->state;
+    mqws__store16(d + 4, m->packet_id);
+    mqws__store16(d + 6, m->topic_len);
+    mqws__store32(d + 8, m->props_len);
+    mqws__store16(d + 12, m->sub_id_count);
+    uint32_t left = 0xFFFFFFFFu;
+    if (m->expire_at != NO_DEADLINE) {
+        int64_t l = m->expire_at - s->now;
+        left = l <= 0 ? 0 : (l >= 0xFFFFFFFELL ? 0xFFFFFFFEu : (uint32_t)l);
+    }
+    mqws__store32(d + 14, left);
+    mqws__store32(d + 18, (uint32_t)msg_payload_len(m));
+    d[22] = d[23] = 0;
+    d += SNAP_MSG_FIX;
+    size_t body = m->topic_len + m->props_len + 4u * (size_t)m->sub_id_count;
+    memcpy(d, m->data, body);
+    d += body;
+    if (msg_payload_len(m)) {
+        memcpy(d, m->payload->data, m->payload->len);
+        d += m->payload->len;
+    }
+    return d;
+}
+
+int mqws_session_snapshot(const mqws_session *s, uint8_t *buf, size_t cap, size_t *len) {
+    if (!s || !len)
+        return MQWS_EINVAL;
+    size_t need = mqws_session_snapshot_size(s);
+    *len = need;
+    if (!buf || cap < need)
+        return MQWS_ENOSPC;
+    uint8_t *d = buf;
+    memcpy(d, "MQWSS", 5);
+    d[5] = SNAP_VERSION;
+    d[6] = s->role;
+    d[7] = s->level;
+    d[8] = s->pid_wrapped ? 1 : 0;
+    d[9] = 0;
+    mqws__store32(d + 10, s->session_expiry);
+    mqws__store16(d + 14, s->next_pid);
+    mqws__store16(d + 16, s->client_id_len);
+    d += 18;
+    if (s->client_id_len)
+        memcpy(d, s->client_id, s->client_id_len);
+    d += s->client_id_len;
+    d[0] = d[1] = 0; /* pad to the documented header size */
+    d += 2;
+    mqws__store16(d, s->in_qos2.n);
+    d += 2;
+    for (uint16_t i = 0; i < s->in_qos2.n; i++, d += 2)
+        mqws__store16(d, s->in_qos2.v[i]);
+    uint32_t count = s->infl_count + s->q_count;
+    mqws__store32(d, count);
+    d += 4;
+    for (const sess_msg *m = s->infl_head; m; m = m->next)
+        d = snap_msg(s, m, 0, d);
+    for (const sess_msg *m = s->q_head; m; m = m->next)
+        d = snap_msg(s, m, 1, d);
+    *len = (size_t)(d - buf);
+    return *len == need ? MQWS_OK : MQWS_EINTERNAL;
+}
+
+/* Only the pass-through properties of an application message, each well formed. */
+static int snap_props_ok(const uint8_t *p, size_t len) {
+    size_t i = 0;
+    while (i < len) {
+        uint8_t id = p[i++];
+        switch (id) {
+            case MQWS_PROP_PAYLOAD_FORMAT_INDICATOR:
+                if (i >= len || p[i] > 1)
+                    return 0;
+                i++;
+                break;
+            case MQWS_PROP_CONTENT_TYPE:
+            case MQWS_PROP_RESPONSE_TOPIC:
+            case MQWS_PROP_CORRELATION_DATA:
+            case MQWS_PROP_USER_PROPERTY: {
+                int strings = id == MQWS_PROP_USER_PROPERTY ? 2 : 1;
+                for (int k = 0; k < strings; k++) {
+                    if (len - i < 2)
+                        return 0;
+                    size_t l = mqws__load16(p + i);
+                    i += 2;
+                    if (len - i < l)
+                        return 0;
+                    if (id != MQWS_PROP_CORRELATION_DATA &&
+                        mqws_utf8_check_mqtt(p + i, l, NULL) != MQWS_OK)
+                        return 0;
+                    const char *st;
+                    if (id == MQWS_PROP_RESPONSE_TOPIC &&
+                        mqws__topic_name_syntax(p + i, l, &st) != MQWS_OK)
+                        return 0;
+                    i += l;
+                }
+                break;
+            }
+            default:
+                return 0;
+        }
+    }
+    return 1;
+}
+
+int mqws_session_restore(mqws_session *s, const uint8_t *buf, size_t len) {
+    if (!s || (!buf && len))
+        return MQWS_EINVAL;
+    int ok_state = s->role == MQWS_SESSION_SERVER
+                       ? (s->state == MQWS_SESSION_CONNECTING || s->state == MQWS_SESSION_CLOSED)
+                       : (s->state == MQWS_SESSION_IDLE || s->state == MQWS_SESSION_CLOSED);
+    if (!ok_state)
+        return MQWS_ESTATE;
+    if (len < 20 || memcmp(buf, "MQWSS", 5) != 0)
+        return MQWS_EMALFORMED;
+    if (buf[5] != SNAP_VERSION)
+        return MQWS_EUNSUPPORTED;
+    uint8_t role = buf[6], level = buf[7];
+    if (role != s->role || (level != 0 && (level < MQWS_MQTT_31 || level > MQWS_MQTT_5)) ||
+        buf[8] > 1 || buf[9] != 0)
+        return MQWS_EMALFORMED;
+    uint32_t expiry = mqws__load32(buf + 10);
+    uint16_t next_pid = mqws__load16(buf + 14);
+    size_t idlen = mqws__load16(buf + 16);
+    size_t pos = 18;
+    if (len - pos < idlen + 2 + 2 || mqws_utf8_check_mqtt(buf + pos, idlen, NULL) != MQWS_OK)
+        return MQWS_EMALFORMED;
+    const uint8_t *id = buf + pos;
+    pos += idlen;
+    if (buf[pos] || buf[pos + 1])
+        return MQWS_EMALFORMED;
+    pos += 2;
+    if (s->client_id_len && (idlen != s->client_id_len || memcmp(id, s->client_id, idlen) != 0))
+        return MQWS_EMALFORMED; /* another client's session */
+    size_t nq2 = mqws__load16(buf + pos);
+    pos += 2;
+    if (len - pos < 2 * nq2 + 4)
+        return MQWS_EMALFORMED;
+    const uint8_t *q2 = buf + pos;
+    for (size_t i = 0; i < nq2; i++) {
+        uint16_t v = mqws__load16(q2 + 2 * i);
+        if (v == 0)
+            return MQWS_EMALFORMED;
+        for (size_t j = 0; j < i; j++)
+            if (mqws__load16(q2 + 2 * j) == v)
+                return MQWS_EMALFORMED;
+    }
+    pos += 2 * nq2;
+    uint32_t count = mqws__load32(buf + pos);
+    pos += 4;
+    /* Build everything aside; install only when the whole snapshot is valid. */
+    sess_msg *ih = NULL, *it = NULL, *qh = NULL, *qt = NULL;
+    uint32_t icount = 0, qcount = 0, qbytes = 0;
+    sess_idset set = {NULL, 0, 0};
+    int rc = MQWS_OK;
+    int seen_waiting = 0;
+    uint16_t max_pid = 0;
+    for (uint32_t k = 0; k < count; k++) {
+        if (len - pos < SNAP_MSG_FIX) {
+            rc = MQWS_EMALFORMED;
+            break;
+        }
+        const uint8_t *h = buf + pos;
+        uint8_t where = h[0], qos = h[1], retain = h[2], state = h[3];
+        uint16_t pid = mqws__load16(h + 4), tlen = mqws__load16(h + 6);
+        uint32_t plen = mqws__load32(h + 8);
+        uint16_t nsub = mqws__load16(h + 12);
+        uint32_t left = mqws__load32(h + 14), paylen = mqws__load32(h + 18);
+        pos += SNAP_MSG_FIX;
+        int bad = where > 1 || qos > 2 || retain > 1 || h[22] || h[23] || tlen == 0 ||
+                  nsub > MAX_SUB_IDS || plen > 0xFFFFFFu;
+        if (!bad && where == 0)
+            bad = qos == 0 || (state != MSG_SENT && state != MSG_RELEASED) ||
+                  (state == MSG_RELEASED && (qos != 2 || paylen != 0)) || seen_waiting;
+        if (!bad && where == 1)
+            bad = state != MSG_QUEUED;
+        if (!bad)
+            bad = (qos == 0) != (pid == 0);
+        size_t body = (size_t)tlen + plen + 4u * (size_t)nsub;
+        if (!bad && (len - pos < body || len - pos - body < paylen))
+            bad = 1;
+        const char *st;
+        if (!bad)
+            bad = mqws_utf8_check_mqtt(buf + pos, tlen, NULL) != MQWS_OK ||
+                  mqws__topic_name_syntax(buf + pos, tlen, &st) != MQWS_OK ||
+                  !snap_props_ok(buf + pos + tlen, plen);
+        for (uint16_t i = 0; !bad && i < nsub; i++) {
+            uint32_t sid = mqws__load32(buf + pos + tlen + plen + 4u * i);
+            bad = sid == 0 || sid > MQWS_VARINT_MAX;
+        }
+        if (!bad && pid) {
+            if (pid > max_pid)
+                max_pid = pid;
+            bad = idset_has(&set, pid);
+            if (!bad && idset_add(s, &set, pid) < 0) {
+                rc = MQWS_ENOMEM;
+                break;
+            }
+        }
+        if (bad) {
+            rc = MQWS_EMALFORMED;
+            break;
+        }
+        sess_msg *m = mqws__alloc(s->a, sizeof(sess_msg) + body);
+        if (!m) {
+            rc = MQWS_ENOMEM;
+            break;
+        }
+        memset(m, 0, sizeof(*m));
+        memcpy(m->data, buf + pos, body);
+        pos += body;
+        m->payload = NULL;
+        if (state != MSG_RELEASED) {
+            m->payload = mqws_slice_new(s->a, buf + pos, paylen);
+            if (!m->payload) {
+                mqws__free(s->a, m, sizeof(sess_msg) + body);
+                rc = MQWS_ENOMEM;
+                break;
+            }
+        }
+        pos += paylen;
+        m->expire_at = left == 0xFFFFFFFFu ? NO_DEADLINE : s->now + (int64_t)left;
+        m->props_len = plen;
+        m->topic_len = tlen;
+        m->packet_id = pid;
+        m->sub_id_count = nsub;
+        m->qos = qos;
+        m->retain = retain;
+        m->state = state;
+        if (where == 0) {
+            list_append(&ih, &it, m);
+            icount++;
+        } else {
+            seen_waiting = 1;
+            list_append(&qh, &qt, m);
+            qcount++;
+            qbytes += paylen;
+        }
+    }
+    if (rc == MQWS_OK && pos != len)
+        rc = MQWS_EMALFORMED; /* trailing bytes */
+    sess_idset q2set = {NULL, 0, 0};
+    for (size_t i = 0; rc == MQWS_OK && i < nq2; i++)
+        rc = idset_add(s, &q2set, mqws__load16(q2 + 2 * i));
+    uint8_t *idcopy = NULL;
+    if (rc == MQWS_OK && !s->client_id_len && idlen) {
+        idcopy = mqws__alloc(s->a, idlen);
+        if (!idcopy)
+            rc = MQWS_ENOMEM;
+        else
+            memcpy(idcopy, id, idlen);
+    }
+    idset_free(s, &set);
+    if (rc != MQWS_OK) {
+        free_msg_list(s, &ih, &it);
+        free_msg_list(s, &qh, &qt);
+        idset_free(s, &q2set);
+        return rc;
+    }
+    drop_persistent(s);
+    s->infl_head = ih;
+    s->infl_tail = it;
+    s->infl_count = icount;
+    s->q_head = qh;
+    s->q_tail = qt;
+    s->q_count = qcount;
+    s->q_bytes = qbytes;
+    s->in_qos2 = q2set;
+    s->next_pid = next_pid ? next_pid : 1;
+    /* Without a wrap, every id in use is below the next one; a snapshot saying otherwise gets
+     * the collision check. */
+    s->pid_wrapped = buf[8] || max_pid >= s->next_pid;
+    if (idcopy) {
+        s->client_id = idcopy;
+        s->client_id_len = (uint16_t)idlen;
+    }
+    if (s->role == MQWS_SESSION_SERVER && s->state == MQWS_SESSION_CLOSED) {
+        s->session_expiry = expiry;
+        s->connect_seen = 1;
+        s->expired = 0;
+        s->closed_at = s->now;
+        if (!s->level)
+            s->level = level;
+    }
+    return MQWS_OK;
+}

@@ -52,7 +52,7 @@ rig_logf(rig *r, const char *fmt, ...) {
         r->log_len += (size_t)n;
 }
 
-static void cb_connect(mqws_session *s, const mqws_packet *c, void *user) {
+static inline void cb_connect(mqws_session *s, const mqws_packet *c, void *user) {
     rig *r = user;
     rig_logf(r, "CONNECT id=%.*s v%u ka=%u clean=%u will=%u\n", (int)c->client_id.len,
              (const char *)c->client_id.ptr, c->protocol_level, c->keep_alive, c->clean_start,
@@ -63,18 +63,18 @@ static void cb_connect(mqws_session *s, const mqws_packet *c, void *user) {
         mqws_session_reject(s, r->reject_reason, NULL);
 }
 
-static void cb_connack(mqws_session *s, const mqws_packet *p, void *user) {
+static inline void cb_connack(mqws_session *s, const mqws_packet *p, void *user) {
     (void)s;
     rig_logf(user, "CONNACK sp=%u rc=%02x\n", p->session_present, p->reason_code);
 }
 
-static void cb_auth(mqws_session *s, const mqws_packet *p, void *user) {
+static inline void cb_auth(mqws_session *s, const mqws_packet *p, void *user) {
     (void)s;
     rig_logf(user, "AUTH rc=%02x data=%.*s\n", p->reason_code, (int)p->props.auth_data.len,
              (const char *)p->props.auth_data.ptr);
 }
 
-static int cb_publish(mqws_session *s, const mqws_packet *p, void *user) {
+static inline int cb_publish(mqws_session *s, const mqws_packet *p, void *user) {
     (void)s;
     rig *r = user;
     rig_logf(r, "PUBLISH %.*s q%u r%u d%u id=%u %.*s\n", (int)p->topic.len,
@@ -83,13 +83,13 @@ static int cb_publish(mqws_session *s, const mqws_packet *p, void *user) {
     return r->publish_reason;
 }
 
-static void cb_ack(mqws_session *s, const mqws_packet *p, void *user) {
+static inline void cb_ack(mqws_session *s, const mqws_packet *p, void *user) {
     (void)s;
     rig_logf(user, "ACK %s id=%u rc=%02x\n", mqws_packet_type_name(p->type), p->packet_id,
              p->reason_code);
 }
 
-static void cb_subscribe(mqws_session *s, const mqws_packet *p, uint8_t *v, void *user) {
+static inline void cb_subscribe(mqws_session *s, const mqws_packet *p, uint8_t *v, void *user) {
     (void)s;
     rig *r = user;
     rig_logf(r, "%s n=%u", mqws_packet_type_name(p->type), p->entry_count);
@@ -102,19 +102,20 @@ static void cb_subscribe(mqws_session *s, const mqws_packet *p, uint8_t *v, void
     rig_logf(r, "\n");
 }
 
-static void cb_will(mqws_session *s, const mqws_packet *p, void *user) {
+static inline void cb_will(mqws_session *s, const mqws_packet *p, void *user) {
     (void)s;
     rig_logf(user, "WILL %.*s q%u %.*s\n", (int)p->topic.len, (const char *)p->topic.ptr, p->qos,
              (int)p->payload.len, (const char *)p->payload.ptr);
 }
 
-static void cb_drop(mqws_session *s, const mqws_packet *p, int why, void *user) {
+static inline void cb_drop(mqws_session *s, const mqws_packet *p, int why, void *user) {
     (void)s;
     rig_logf(user, "DROP %.*s %s\n", (int)p->topic.len, (const char *)p->topic.ptr,
              mqws_error_name(why));
 }
 
-static void cb_close(mqws_session *s, const mqws_close_info *i, const mqws_packet *d, void *user) {
+static inline void cb_close(mqws_session *s, const mqws_close_info *i, const mqws_packet *d,
+                            void *user) {
     (void)s;
     rig_logf(user, "CLOSE %s rc=%02x peer=%u%s\n", mqws_error_name(i->error), i->reason, i->by_peer,
              d ? " disconnect" : "");
@@ -122,12 +123,12 @@ static void cb_close(mqws_session *s, const mqws_close_info *i, const mqws_packe
         rig_logf(user, "  [%s]\n", i->statement);
 }
 
-static void cb_expired(mqws_session *s, void *user) {
+static inline void cb_expired(mqws_session *s, void *user) {
     (void)s;
     rig_logf(user, "EXPIRED\n");
 }
 
-static void rig_init_cfg(rig *r, uint32_t role, long fail_at) {
+static inline void rig_init_cfg(rig *r, uint32_t role, long fail_at) {
     memset(r, 0, sizeof(*r));
     testlib_alloc_init(&r->ta, fail_at);
     mqws_session_config c = MQWS_SESSION_CONFIG_INIT;
@@ -139,7 +140,7 @@ static void rig_init_cfg(rig *r, uint32_t role, long fail_at) {
 }
 
 /* Returns 0, or -1 if an allocation failed while setting up. */
-static int rig_start(rig *r) {
+static inline int rig_start(rig *r) {
     r->cb = mqws_callbacks_new(&r->ta.a);
     if (!r->cb)
         return -1;
@@ -163,7 +164,7 @@ static int rig_start(rig *r) {
     return 0;
 }
 
-static void rig_drain(rig *r) {
+static inline void rig_drain(rig *r) {
     mqws_iovec iov[8];
     size_t n;
     while ((n = mqws_session_pending(r->s, iov, 8)) > 0) {
@@ -185,7 +186,7 @@ static void rig_drain(rig *r) {
     }
 }
 
-static void rig_stop(rig *r) {
+static inline void rig_stop(rig *r) {
     mqws_session_free(r->s);
     mqws_callbacks_free(r->cb);
     r->s = NULL;
@@ -193,7 +194,7 @@ static void rig_stop(rig *r) {
 }
 
 /* Feed `in` in the given manner, draining output after every call. */
-static void rig_feed(rig *r, const uint8_t *in, size_t len, int mode) {
+static inline void rig_feed(rig *r, const uint8_t *in, size_t len, int mode) {
     size_t pos = 0;
     while (pos < len) {
         size_t n = len - pos;
@@ -215,25 +216,25 @@ static void rig_feed(rig *r, const uint8_t *in, size_t len, int mode) {
     }
 }
 
-static void rig_feed_hex(rig *r, const char *hex, int mode) {
+static inline void rig_feed_hex(rig *r, const char *hex, int mode) {
     static uint8_t buf[16384];
     size_t n = testlib_hex(hex, buf, sizeof(buf));
     rig_feed(r, buf, n, mode);
 }
 
-static void rig_tick(rig *r, int64_t now) {
+static inline void rig_tick(rig *r, int64_t now) {
     r->now = now;
     mqws_session_tick(r->s, now);
     rig_drain(r);
 }
 
-static int rig_out_is(rig *r, const char *hex) {
+static inline int rig_out_is(rig *r, const char *hex) {
     static uint8_t buf[16384];
     size_t n = testlib_hex(hex, buf, sizeof(buf));
     return n == r->out_len && memcmp(buf, r->out, n) == 0;
 }
 
-static void rig_dump(rig *r) {
+static inline void rig_dump(rig *r) {
     fprintf(stderr, "--- out (%zu):", r->out_len);
     for (size_t i = 0; i < r->out_len; i++)
         fprintf(stderr, " %02x", r->out[i]);

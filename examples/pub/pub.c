@@ -235,8 +235,13 @@ int main(int argc, char **argv) {
             free(line);
         } else {
             const uint8_t *pl = src == SRC_MSG ? (const uint8_t *)msg : payload;
-            for (unsigned long k = 0; k < app.repeat && rc == CLI_EXIT_OK && !cli_interrupted; k++)
+            for (unsigned long k = 0; k < app.repeat && rc == CLI_EXIT_OK && !cli_interrupted;
+                 k++) {
                 rc = publish_one(&c, pl, plen);
+                /* Bound what waits in memory: write out before queueing more. */
+                if (rc == CLI_EXIT_OK && mqws_conn_pending_bytes(c.conn) > 256 * 1024)
+                    rc = cli_run(&c, written, INT64_MAX);
+            }
         }
         if (rc == CLI_EXIT_OK && !cli_interrupted)
             rc = cli_run(&c, all_done, INT64_MAX);

@@ -1,6 +1,7 @@
 /* mqws-inspect: MQTT packets <-> JSON lines, for debugging captures and differential tests.
  *
- *   mqws-inspect [--level 3|4|5] [--from client|server] [--hex] [--keep-going] [FILE|-]
+ *   mqws-inspect [--level 3|4|5] [--from client|server] [--hex] [--keep-going]
+ *                [--max-packet-size N] [FILE|-]
  *   mqws-inspect --encode [--level 3|4|5] [--from client|server] [--hex] [FILE|-]
  *
  * Uses only the public API (mqws_frame, mqws_decode, the iterators, mqws_encode...). The JSON
@@ -491,9 +492,16 @@ int inspect_decode(const inspect_opts *o, FILE *in, FILE *out) {
             mqws_packet p;
             mqws_decode_error err = {0, 0, NULL, NULL, 0};
             size_t at = b.base + b.start;
-            int rc = mqws_frame(b.buf + b.start, b.len - b.start, 0, &info);
+            int rc = mqws_frame(b.buf + b.start, b.len - b.start, o->max_packet_size, &info);
             if (rc == MQWS_FRAME_NEED_MORE)
                 break;
+            if (rc == MQWS_ETOOBIG) {
+                /* Refused from the fixed header alone, before buffering the body. */
+                print_error(out, rc, "packet larger than --max-packet-size", NULL, 0x95, at, at,
+                            info.first_byte >> 4);
+                status = INSPECT_EXIT_DATA;
+                goto done;
+            }
             if (rc < 0) {
                 int type = (b.buf[b.start] >> 4) & 15;
                 print_error(out, rc,
@@ -542,8 +550,8 @@ done:
 /* ------------------------------------------------------------------------------------------ */
 
 static void usage(FILE *f) {
-    fputs("usage: mqws-inspect [--level 3|4|5] [--from client|server] [--hex] [--keep-going] "
-          "[FILE|-]\n"
+    fputs("usage: mqws-inspect [--level 3|4|5] [--from client|server] [--hex] [--keep-going]\n"
+          "                    [--max-packet-size N] [FILE|-]\n"
           "       mqws-inspect --encode [--level 3|4|5] [--from client|server] [--hex] "
           "[FILE|-]\n"
           "\n"
@@ -558,7 +566,7 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
-    inspect_opts o = {MQWS_MQTT_311, 0, 0, 0, NULL};
+    inspect_opts o = {MQWS_MQTT_311, 0, 0, 0, 0, NULL};
     int encode = 0;
     FILE *in = stdin;
 
@@ -570,6 +578,15 @@ int main(int argc, char **argv) {
             o.hex = 1;
         } else if (strcmp(a, "--keep-going") == 0) {
             o.keep_going = 1;
+        } else if (strcmp(a, "--max-packet-size") == 0 && i + 1 < argc) {
+            char *end;
+            unsigned long v = strtoul(argv[++i], &end, 10);
+            if (*end != '\0' || v == 0 || v > MQWS_MAX_PACKET_SIZE) {
+                fprintf(stderr, "mqws-inspect: --max-packet-size must be 1..%u\n",
+                        MQWS_MAX_PACKET_SIZE);
+                return INSPECT_EXIT_USAGE;
+            }
+            o.max_packet_size = (uint32_t)v;
         } else if (strcmp(a, "--level") == 0 && i + 1 < argc) {
             const char *v = argv[++i];
             if (strcmp(v, "3") != 0 && strcmp(v, "4") != 0 && strcmp(v, "5") != 0) {

@@ -32,11 +32,12 @@ extern const prop_desc inspect_props[];
 extern const size_t inspect_prop_count;
 
 typedef struct inspect_opts {
-    uint8_t level;    /* initial protocol level (a CONNECT changes it) */
-    uint32_t from;    /* MQWS_DECODE_FROM_* or 0 */
-    int hex;          /* input (decode) or output (encode) is hex text */
-    int keep_going;   /* decode: report an error and continue with the next packet */
-    const char *path; /* NULL or "-" for stdin */
+    uint8_t level;            /* initial protocol level (a CONNECT changes it) */
+    uint32_t from;            /* MQWS_DECODE_FROM_* or 0 */
+    int hex;                  /* input (decode) or output (encode) is hex text */
+    int keep_going;           /* decode: report an error and continue with the next packet */
+    uint32_t max_packet_size; /* decode: refuse larger packets from the header (0: protocol max) */
+    const char *path;         /* NULL or "-" for stdin */
 } inspect_opts;
 
 /** bytes -> JSON lines. Returns the process exit status. */

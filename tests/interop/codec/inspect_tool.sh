@@ -77,6 +77,14 @@ else
     fail "--from client refuses a CONNACK"
 fi
 
+# --max-packet-size refuses from the fixed header alone (the body never arrives here).
+printf '30 ff ff 03\n' | "$inspect" --hex --max-packet-size 100 >"$tmp/out"
+if [ $? = 1 ] && grep -q '"error":"MQWS_ETOOBIG".*"reason":149' "$tmp/out"; then
+    pass "--max-packet-size refuses before the body is buffered"
+else
+    fail "--max-packet-size refuses before the body is buffered: $(cat "$tmp/out")"
+fi
+
 # Packets before the error are printed first.
 printf 'c000 c000 3603000161\n' | "$inspect" --hex >"$tmp/out"
 if [ $? = 1 ] && [ "$(grep -c '"type":"PINGREQ"' "$tmp/out")" = 2 ]; then

@@ -229,6 +229,8 @@ static void check_encode_exact(const char *file, int line, const mqws_packet *q,
                 testlib_check_mem(file, line, "iov[1]", iov[1].base, iov[1].len, want + hl, n - hl);
             }
             for (size_t cap = 0; cap < hl; cap++) {
+                if (cap > 300 && cap + 16 < hl)
+                    continue;
                 memset(hdr, 0xA5, hl + 16);
                 rc = mqws_encode_publish_iov(q, level, hdr, cap, iov);
                 int bad = rc != MQWS_ENOSPC;

@@ -50,10 +50,16 @@ class Broker:
         while len({self.tcp, self.ws, self.auth}) < 3:
             self.ws, self.auth = free_port(), free_port()
         self.proc = None
+        self.has_user = False
 
     def start(self):
-        pwfile = os.path.join(self.dir, "empty.pw")
+        pwfile = os.path.join(self.dir, "users.pw")
         open(pwfile, "w").close()
+        passwd = find("mosquitto_passwd")
+        if passwd:  # one known user for the credentials case; without it, that case skips
+            subprocess.run([passwd, "-b", pwfile, "alice", "s3cret"], timeout=10,
+                           capture_output=True, check=True)
+            self.has_user = True
         os.chmod(pwfile, 0o644)
         conf = os.path.join(self.dir, "mosquitto.conf")
         with open(conf, "w") as f:
@@ -410,6 +416,32 @@ def case_user_properties_v5(ctx, v):
     assert r.returncode == 1 and r.stderr, r.returncode
 
 
+def case_keepalive_pings(ctx, v):
+    """mosquitto closes a client silent for 1.5x its keep alive (its check is coarse: a raw
+    client with keep alive 1 s and no PINGREQ is dropped after ~5 s here); ours pings, so a
+    message published after 7.5 s of silence with a 1 s keep alive still arrives."""
+    t = uniq("keepalive")
+    s = Subscriber(ctx, True, v, t, qos=1, extra=["-k", "1"])
+    time.sleep(7.5)
+    assert s.proc.poll() is None, "mqws-sub exited: keepalive not honoured"
+    r = ctx.run([ctx.mpub, "-p", str(ctx.b.tcp)] + mflag(v) + ["-t", t, "-q", "1", "-m", "alive"])
+    assert r.returncode == 0
+    rc, out, err = s.finish()
+    assert rc == 0 and out == f"{t} alive\n".encode(), (rc, out, err)
+
+
+def case_credentials(ctx, v):
+    if not ctx.b.has_user:
+        return "skipped: mosquitto_passwd missing"
+    t = uniq("auth")
+    r = ctx.run([ctx.pub, "-p", str(ctx.b.auth)] + vflag(v) +
+                ["-u", "alice", "-P", "s3cret", "-t", t, "-q", "1", "-m", "x"])
+    assert r.returncode == 0, (r.returncode, r.stderr)
+    r = ctx.run([ctx.sub, "-p", str(ctx.b.auth)] + vflag(v) +
+                ["-u", "alice", "-P", "wrong", "-t", t, "-W", "5"])
+    assert r.returncode == 3 and b"refused" in r.stderr, (r.returncode, r.stderr)
+
+
 def case_websocket(ctx, v):
     t = uniq("ws")
     url = f"ws://127.0.0.1:{ctx.b.ws}/mqtt"
@@ -485,6 +517,8 @@ CASES = [
     case_mosquitto_sub_resume_from_ours,
     case_client_role_resend_dup_on_resume,
     case_user_properties_v5,
+    case_keepalive_pings,
+    case_credentials,
     case_websocket,
     case_exit_codes,
 ]

@@ -1,0 +1,1645 @@
+/* mqws broker: routing among many sessions. See include/mqws/broker.h and docs/design/broker.md.
+ *
+ * Objects: one bk_conn per accepted socket (it owns an mqws_conn and, through it, a session),
+ * one bk_sess per client identifier (its subscriber handle in the topic index, and the session
+ * object while no connection holds it). Routing happens inside the session callbacks: a
+ * PUBLISH decoded on one connection is matched and queued on the sessions of the subscribers,
+ * which only encode a small header each around one shared payload slice.
+ *
+ * Time: every connection and every offline session sits in one binary min-heap keyed by the
+ * deadline its last tick returned; mqws_broker_tick() pops only what expired. A connection
+ * whose deadlines may have moved (input, a takeover, an answer from the host) goes on the
+ * "touch" list and is re-ticked at the end of the current call.
+ *
+ * SPDX-License-Identifier: MIT */
+#include "broker_internal.h"
+
+#include <stdio.h>
+
+#define NO_DEADLINE INT64_MAX
+#define MAX_IDS     32u /* subscription identifiers per delivery (the session's limit) */
+
+/* ------------------------------------------------------------------------------------------ */
+/* Counting allocator */
+
+static void *bka_alloc(void *ud, size_t n) {
+    bk_alloc *c = ud;
+    void *p = c->base->alloc(c->base->ud, n);
+    if (p)
+        c->used += n;
+    return p;
+}
+
+static void *bka_realloc(void *ud, void *ptr, size_t old_n, size_t new_n) {
+    bk_alloc *c = ud;
+    void *p = c->base->realloc(c->base->ud, ptr, old_n, new_n);
+    if (p) {
+        c->used -= ptr ? old_n : 0;
+        c->used += new_n;
+    }
+    return p;
+}
+
+static void bka_free(void *ud, void *ptr, size_t n) {
+    bk_alloc *c = ud;
+    if (!ptr)
+        return;
+    c->base->free(c->base->ud, ptr, n);
+    c->used -= n;
+}
+
+static void bka_init(bk_alloc *c, const mqws_allocator *base) {
+    c->a.alloc = bka_alloc;
+    c->a.realloc = bka_realloc;
+    c->a.free = bka_free;
+    c->a.ud = c;
+    c->base = base;
+    c->used = 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Intrusive lists (sentinel-headed, circular) */
+
+static void link_init(bk_link *l) { l->prev = l->next = l; }
+static int link_empty(const bk_link *l) { return l->next == l; }
+static void link_push(bk_link *head, bk_link *l) {
+    l->prev = head->prev;
+    l->next = head;
+    head->prev->next = l;
+    head->prev = l;
+}
+static void link_del(bk_link *l) {
+    l->prev->next = l->next;
+    l->next->prev = l->prev;
+    l->prev = l->next = l;
+}
+
+#define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+
+/* ------------------------------------------------------------------------------------------ */
+/* Timer heap */
+
+static uint32_t *heap_pos(void *obj) {
+    return *(uint32_t *)obj == BK_KIND_CONN ? &((bk_conn *)obj)->hpos : &((bk_sess *)obj)->hpos;
+}
+
+static void heap_place(mqws_broker *b, size_t i, bk_heap_ent e) {
+    b->heap[i] = e;
+    *heap_pos(e.obj) = (uint32_t)i;
+}
+
+static void heap_up(mqws_broker *b, size_t i) {
+    bk_heap_ent e = b->heap[i];
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (b->heap[p].at <= e.at)
+            break;
+        heap_place(b, i, b->heap[p]);
+        i = p;
+    }
+    heap_place(b, i, e);
+}
+
+static void heap_down(mqws_broker *b, size_t i) {
+    bk_heap_ent e = b->heap[i];
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        int64_t best = e.at;
+        if (l < b->heap_n && b->heap[l].at < best) {
+            m = l;
+            best = b->heap[l].at;
+        }
+        if (l + 1 < b->heap_n && b->heap[l + 1].at < best)
+            m = l + 1;
+        if (m == i)
+            break;
+        heap_place(b, i, b->heap[m]);
+        i = m;
+    }
+    heap_place(b, i, e);
+}
+
+static void heap_remove(mqws_broker *b, void *obj) {
+    uint32_t *pp = heap_pos(obj);
+    if (*pp == BK_NO_POS)
+        return;
+    size_t i = *pp;
+    *pp = BK_NO_POS;
+    b->heap_n--;
+    if (i == b->heap_n)
+        return;
+    bk_heap_ent e = b->heap[b->heap_n];
+    heap_place(b, i, e);
+    heap_down(b, i);
+    heap_up(b, *heap_pos(e.obj));
+}
+
+/* Capacity is reserved when objects are created (heap_reserve), so setting never allocates. */
+static int heap_reserve(mqws_broker *b, size_t n) {
+    if (n <= b->heap_cap)
+        return MQWS_OK;
+    size_t cap = b->heap_cap ? b->heap_cap * 2 : 64;
+    while (cap < n)
+        cap *= 2;
+    bk_heap_ent *h =
+        mqws__realloc(&b->a_brk.a, b->heap, b->heap_cap * sizeof(*h), cap * sizeof(*h));
+    if (!h)
+        return MQWS_ENOMEM;
+    b->heap = h;
+    b->heap_cap = cap;
+    return MQWS_OK;
+}
+
+static void heap_set(mqws_broker *b, void *obj, int64_t at) {
+    uint32_t *pp = heap_pos(obj);
+    if (at == NO_DEADLINE) {
+        heap_remove(b, obj);
+        return;
+    }
+    if (*pp == BK_NO_POS) {
+        if (b->heap_n >= b->heap_cap)
+            return; /* cannot happen: reserved at creation */
+        bk_heap_ent e = {at, obj};
+        b->heap_n++;
+        heap_place(b, b->heap_n - 1, e);
+        heap_up(b, b->heap_n - 1);
+        return;
+    }
+    size_t i = *pp;
+    int64_t old = b->heap[i].at;
+    b->heap[i].at = at;
+    if (at < old)
+        heap_up(b, i);
+    else
+        heap_down(b, i);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Session records by client id */
+
+static uint64_t hash_id(uint64_t seed, const uint8_t *p, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ull ^ seed;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    h ^= h >> 32;
+    return h;
+}
+
+static bk_sess *sess_find(mqws_broker *b, mqws_view id, uint64_t h) {
+    for (bk_sess *s = b->buckets[h & (b->nbuckets - 1)]; s; s = s->hnext)
+        if (s->hash == h && s->id_len == id.len && (id.len == 0 || !memcmp(s->id, id.ptr, id.len)))
+            return s;
+    return NULL;
+}
+
+static void sess_grow(mqws_broker *b) {
+    size_t n = b->nbuckets * 2;
+    bk_sess **nb = mqws__alloc(&b->a_brk.a, n * sizeof(*nb));
+    if (!nb)
+        return; /* longer chains, still correct */
+    memset(nb, 0, n * sizeof(*nb));
+    for (size_t i = 0; i < b->nbuckets; i++) {
+        bk_sess *s = b->buckets[i];
+        while (s) {
+            bk_sess *next = s->hnext;
+            s->hnext = nb[s->hash & (n - 1)];
+            nb[s->hash & (n - 1)] = s;
+            s = next;
+        }
+    }
+    mqws__free(&b->a_brk.a, b->buckets, b->nbuckets * sizeof(*b->buckets));
+    b->buckets = nb;
+    b->nbuckets = n;
+}
+
+static bk_sess *sess_new(mqws_broker *b, mqws_view id, uint64_t h) {
+    bk_sess *s = mqws__alloc(&b->a_sess.a, sizeof(*s) + id.len);
+    if (!s)
+        return NULL;
+    memset(s, 0, sizeof(*s));
+    s->kind = BK_KIND_SESS;
+    s->hpos = BK_NO_POS;
+    s->b = b;
+    s->hash = h;
+    s->id_len = (uint16_t)id.len;
+    if (id.len)
+        memcpy(s->id, id.ptr, id.len);
+    s->sub = mqws_topic_subscriber_new(b->idx, s);
+    if (!s->sub) {
+        mqws__free(&b->a_sess.a, s, sizeof(*s) + id.len);
+        return NULL;
+    }
+    size_t i = h & (b->nbuckets - 1);
+    s->hnext = b->buckets[i];
+    b->buckets[i] = s;
+    b->nsess++;
+    if (b->nsess > b->nbuckets)
+        sess_grow(b);
+    return s;
+}
+
+/* Remove a record: its subscriptions, its hash entry, its offline session. */
+static void sess_destroy(mqws_broker *b, bk_sess *s) {
+    bk_sess **pp = &b->buckets[s->hash & (b->nbuckets - 1)];
+    while (*pp && *pp != s)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = s->hnext;
+    b->nsess--;
+    mqws_topic_subscriber_free(b->idx, s->sub);
+    heap_remove(b, s);
+    if (s->off) {
+        mqws_session_free(s->off);
+        b->nsess_off--;
+    }
+    if (s->conn)
+        s->conn->sess = NULL;
+    mqws__free(&b->a_sess.a, s, sizeof(*s) + s->id_len);
+}
+
+static mqws_session *sess_session(const bk_sess *s) {
+    if (s->conn)
+        return mqws_conn_session(s->conn->conn);
+    return s->off;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Events and output accounting */
+
+static void emit(mqws_broker *b, mqws_broker_event *ev) {
+    if (b->hooks.on_event)
+        b->hooks.on_event(b->user, ev);
+}
+
+static void ev_init(mqws_broker_event *ev, int type, bk_conn *c) {
+    memset(ev, 0, sizeof(*ev));
+    ev->size = sizeof(*ev);
+    ev->type = type;
+    if (c) {
+        ev->conn = c->conn;
+        ev->conn_user = c->user;
+        mqws_session *s = mqws_conn_session(c->conn);
+        if (s) {
+            ev->client_id = mqws_session_client_id(s);
+            ev->protocol_level = mqws_session_protocol_level(s);
+        }
+    }
+}
+
+static void global_check(mqws_broker *b) {
+    if (!b->global_out_high)
+        return;
+    mqws_broker_event ev;
+    if (!b->gpaused && b->out_total >= b->global_out_high) {
+        b->gpaused = 1;
+        ev_init(&ev, MQWS_BROKER_EV_PAUSE, NULL);
+        emit(b, &ev);
+    } else if (b->gpaused && b->out_total <= b->global_out_high / 2) {
+        b->gpaused = 0;
+        ev_init(&ev, MQWS_BROKER_EV_RESUME, NULL);
+        emit(b, &ev);
+    }
+}
+
+/* Bring the watermarks in line with what the connection has pending now. */
+static void sync_out(mqws_broker *b, bk_conn *c) {
+    uint64_t p = mqws_conn_pending_bytes(c->conn);
+    int fe;
+    if (p == c->out_level)
+        return;
+    if (p > c->out_level) {
+        fe = mqws_flow_out_queued(&c->flow, p - c->out_level);
+        b->out_total += p - c->out_level;
+    } else {
+        fe = mqws_flow_out_written(&c->flow, c->out_level - p);
+        b->out_total -= c->out_level - p;
+    }
+    c->out_level = p;
+    if (fe != MQWS_FLOW_NONE) {
+        mqws_broker_event ev;
+        ev_init(&ev, fe == MQWS_FLOW_PAUSE ? MQWS_BROKER_EV_PAUSE : MQWS_BROKER_EV_RESUME, c);
+        emit(b, &ev);
+    }
+    global_check(b);
+}
+
+/* The host should look at `c`: output pending, or finished. */
+static void mark_dirty(mqws_broker *b, bk_conn *c) {
+    sync_out(b, c);
+    if (c->in_dirty)
+        return;
+    if (!mqws_conn_want_write(c->conn) && mqws_conn_want_read(c->conn))
+        return;
+    c->in_dirty = 1;
+    link_push(&b->dirty, &c->dirty);
+}
+
+static void touch(mqws_broker *b, bk_conn *c) {
+    if (c->in_touch)
+        return;
+    c->in_touch = 1;
+    link_push(&b->touch, &c->touch);
+}
+
+/* Re-tick connections whose deadlines may have moved, and report them to the host. */
+static void process_touched(mqws_broker *b) {
+    while (!link_empty(&b->touch)) {
+        bk_conn *c = CONTAINER(b->touch.next, bk_conn, touch);
+        link_del(&c->touch);
+        c->in_touch = 0;
+        int64_t t = mqws_conn_tick(c->conn, b->now);
+        heap_set(b, c, t);
+        mark_dirty(b, c);
+    }
+}
+
+static void process_dead(mqws_broker *b) {
+    while (b->dead) {
+        bk_sess *s = b->dead;
+        b->dead = s->dead_next;
+        sess_destroy(b, s);
+    }
+}
+
+static void set_now(mqws_broker *b, int64_t now) {
+    if (!b->have_time) {
+        b->have_time = 1;
+        b->start = now;
+        b->next_sys = b->sys_interval_ms ? now + b->sys_interval_ms : NO_DEADLINE;
+    }
+    if (now > b->now)
+        b->now = now;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Pass-through properties in wire form, for the retained store (§3.3.2.3: payload format,
+ * content type, response topic, correlation data, user properties in order). */
+
+static size_t put_str(uint8_t *d, uint8_t id, mqws_view v) {
+    if (d) {
+        size_t k = 0;
+        if (id)
+            d[k++] = id;
+        mqws__store16(d + k, (uint16_t)v.len);
+        if (v.len)
+            memcpy(d + k + 2, v.ptr, v.len);
+    }
+    return (id ? 1u : 0u) + 2u + v.len;
+}
+
+/* Writes (d non-NULL) or sizes (d NULL) the block. */
+static size_t passprops(const mqws_props *p, uint8_t *d) {
+    size_t n = 0;
+    if (p->present & MQWS_PROPF_PAYLOAD_FORMAT_INDICATOR) {
+        if (d) {
+            d[0] = MQWS_PROP_PAYLOAD_FORMAT_INDICATOR;
+            d[1] = p->payload_format;
+        }
+        n += 2;
+    }
+    if (p->present & MQWS_PROPF_CONTENT_TYPE)
+        n += put_str(d ? d + n : NULL, MQWS_PROP_CONTENT_TYPE, p->content_type);
+    if (p->present & MQWS_PROPF_RESPONSE_TOPIC)
+        n += put_str(d ? d + n : NULL, MQWS_PROP_RESPONSE_TOPIC, p->response_topic);
+    if (p->present & MQWS_PROPF_CORRELATION_DATA)
+        n += put_str(d ? d + n : NULL, MQWS_PROP_CORRELATION_DATA, p->correlation_data);
+    if (p->user_props && p->user_prop_count) {
+        for (uint32_t i = 0; i < p->user_prop_count; i++) {
+            n += put_str(d ? d + n : NULL, MQWS_PROP_USER_PROPERTY, p->user_props[i].key);
+            n += put_str(d ? d + n : NULL, 0, p->user_props[i].value);
+        }
+    } else if ((p->present & MQWS_PROPF_USER_PROPERTY) && p->raw.len) {
+        mqws_prop_iter it;
+        mqws_props_iter_init(p, &it);
+        mqws_view k, v;
+        while (mqws_props_next_user(&it, &k, &v)) {
+            n += put_str(d ? d + n : NULL, MQWS_PROP_USER_PROPERTY, k);
+            n += put_str(d ? d + n : NULL, 0, v);
+        }
+    }
+    return n;
+}
+
+static void props_from_block(const uint8_t *blk, size_t len, mqws_props *out) {
+    mqws_props_init(out);
+    out->raw.ptr = blk;
+    out->raw.len = len;
+    mqws_prop_iter it;
+    mqws_props_iter_init(out, &it);
+    mqws_prop pr;
+    while (mqws_props_next(&it, &pr)) {
+        switch (pr.id) {
+            case MQWS_PROP_PAYLOAD_FORMAT_INDICATOR:
+                out->payload_format = (uint8_t)pr.u32;
+                break;
+            case MQWS_PROP_CONTENT_TYPE:
+                out->content_type = pr.a;
+                break;
+            case MQWS_PROP_RESPONSE_TOPIC:
+                out->response_topic = pr.a;
+                break;
+            case MQWS_PROP_CORRELATION_DATA:
+                out->correlation_data = pr.a;
+                break;
+            case MQWS_PROP_USER_PROPERTY:
+                out->user_prop_count++;
+                continue;
+            default:
+                continue;
+        }
+        out->present |= mqws_prop_bit(pr.id);
+    }
+    if (out->user_prop_count)
+        out->present |= MQWS_PROPF_USER_PROPERTY;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Routing */
+
+static int grow_scratch(mqws_broker *b, size_t nd, size_t ni) {
+    if (nd > b->dv_cap) {
+        size_t cap = nd < 16 ? 16 : nd + nd / 2;
+        mqws_topic_delivery *p =
+            mqws__realloc(&b->a_brk.a, b->dv, b->dv_cap * sizeof(*p), cap * sizeof(*p));
+        if (!p)
+            return MQWS_ENOMEM;
+        b->dv = p;
+        b->dv_cap = cap;
+    }
+    if (ni > b->ids_cap) {
+        size_t cap = ni < 16 ? 16 : ni + ni / 2;
+        mqws_topic_sub_id *p =
+            mqws__realloc(&b->a_brk.a, b->ids, b->ids_cap * sizeof(*p), cap * sizeof(*p));
+        if (!p)
+            return MQWS_ENOMEM;
+        b->ids = p;
+        b->ids_cap = cap;
+    }
+    return MQWS_OK;
+}
+
+static void drop_event(mqws_broker *b, bk_conn *c, const mqws_packet *p, uint8_t qos, int err) {
+    b->dropped++;
+    if (!b->hooks.on_event)
+        return;
+    mqws_broker_event ev;
+    ev_init(&ev, MQWS_BROKER_EV_DROP, c);
+    ev.topic = p->topic;
+    ev.qos = qos;
+    ev.error = err;
+    ev.bytes = p->payload.len;
+    emit(b, &ev);
+}
+
+/* Queue one message on one session: QoS downgraded to the granted QoS, retain as the
+ * subscription says, the subscription identifiers of every matching subscription. Returns 1
+ * if queued, 0 if not (dropped or offline QoS 0), MQWS_ENOMEM. `*slice` is created on first
+ * use and shared by every delivery of the message. */
+static int deliver(mqws_broker *b, bk_sess *t, const mqws_packet *p, uint8_t qos, uint8_t retain,
+                   const uint32_t *ids, uint32_t nids, mqws_slice **slice) {
+    mqws_session *ts = sess_session(t);
+    if (!ts)
+        return 0;
+    bk_conn *tc = t->conn;
+    /* Slow consumer policy: QoS 0 is dropped over the output high watermark. */
+    if (qos == 0 && tc && b->out_high && mqws_conn_pending_bytes(tc->conn) >= b->out_high) {
+        drop_event(b, tc, p, qos, MQWS_ELIMIT);
+        return 0;
+    }
+    if (!*slice) {
+        *slice = mqws_slice_new(&b->a_sess.a, p->payload.ptr, p->payload.len);
+        if (!*slice)
+            return MQWS_ENOMEM;
+    }
+    mqws_packet q = *p;
+    q.qos = qos;
+    q.retain = retain;
+    q.dup = 0;
+    q.packet_id = 0;
+    q.props.present &= ~(MQWS_PROPF_SUBSCRIPTION_IDENTIFIER | MQWS_PROPF_TOPIC_ALIAS);
+    q.props.sub_ids = NULL;
+    q.props.sub_id_count = 0;
+    if (nids) {
+        q.props.sub_ids = ids;
+        q.props.sub_id_count = nids;
+        q.props.present |= MQWS_PROPF_SUBSCRIPTION_IDENTIFIER;
+    }
+    int rc = mqws_session_publish(ts, &q, *slice, NULL);
+    if (tc)
+        mark_dirty(b, tc);
+    if (rc == MQWS_OK) {
+        b->msgs_out++;
+        return 1;
+    }
+    if (rc == MQWS_ECLOSED && qos == 0)
+        return 0; /* QoS 0 for an offline session: not kept (session policy) */
+    drop_event(b, tc, p, qos, rc);
+    return rc == MQWS_ENOMEM ? MQWS_ENOMEM : 0;
+}
+
+/* Route `p` (topic, payload, qos, retain, props) to every matching subscription. Returns the
+ * deliveries queued, or MQWS_E*. */
+static int route(mqws_broker *b, bk_sess *from, mqws_view client_id, const mqws_packet *p) {
+    if (b->routing)
+        return MQWS_ESTATE;
+    mqws_topic_publish tp;
+    tp.publisher = from ? from->sub : NULL;
+    tp.client_id = client_id;
+    size_t nd = 0, ni = 0;
+    int rc;
+    for (;;) {
+        rc = mqws_topic_match_aggregate(b->idx, p->topic.ptr, p->topic.len, &tp, b->dv, b->dv_cap,
+                                        &nd, b->ids, b->ids_cap, &ni);
+        if (rc != MQWS_ENOSPC)
+            break;
+        if (grow_scratch(b, nd, ni) < 0)
+            return MQWS_ENOMEM;
+    }
+    if (rc < 0)
+        return rc;
+    b->routing = 1;
+    mqws_slice *slice = NULL;
+    int count = 0, err = 0;
+    for (size_t i = 0; i < nd; i++) {
+        const mqws_topic_delivery *d = &b->dv[i];
+        uint32_t ids[MAX_IDS], n = 0;
+        for (uint32_t k = d->first_id; k != MQWS_TOPIC_NO_ID && n < MAX_IDS; k = b->ids[k].next)
+            if (b->ids[k].id)
+                ids[n++] = b->ids[k].id;
+        uint8_t qos = p->qos < d->max_qos ? p->qos : d->max_qos; /* [MQTT-3.8.4-8] */
+        /* [MQTT-3.3.1-12] [MQTT-3.3.1-13]: the retain flag of a forwarded message */
+        uint8_t retain = d->retain_as_published ? p->retain : 0;
+        rc = deliver(b, d->user, p, qos, retain, ids, n, &slice);
+        if (rc > 0)
+            count++;
+        else if (rc < 0)
+            err = rc;
+    }
+    mqws_slice_unref(slice);
+    b->routing = 0;
+    return err && !count ? err : count;
+}
+
+static void retain_store(mqws_broker *b, const mqws_packet *p) {
+    uint8_t stackbuf[256];
+    mqws_topic_retain r;
+    memset(&r, 0, sizeof(r));
+    r.payload = p->payload;
+    r.qos = p->qos;
+    if ((p->props.present & MQWS_PROPF_MESSAGE_EXPIRY_INTERVAL) && p->payload.len)
+        r.user = (uint64_t)(b->now + (int64_t)p->props.message_expiry * 1000) | 1u << 0;
+    size_t n = passprops(&p->props, NULL);
+    uint8_t *blk = n <= sizeof(stackbuf) ? stackbuf : mqws__alloc(&b->a_brk.a, n);
+    if (!blk) {
+        b->dropped++;
+        return;
+    }
+    passprops(&p->props, blk);
+    r.properties.ptr = blk;
+    r.properties.len = n;
+    /* [MQTT-3.3.1-5] store, [MQTT-3.3.1-6] [MQTT-3.3.1-7] an empty payload deletes */
+    int rc = mqws_topic_store_set(b->store, p->topic.ptr, p->topic.len, &r);
+    if (rc < 0)
+        b->dropped++;
+    if (blk != stackbuf)
+        mqws__free(&b->a_brk.a, blk, n);
+}
+
+/* A message from a client, a will or the host: retain, route, report. */
+static int publish_in(mqws_broker *b, bk_conn *c, bk_sess *from, mqws_view client_id,
+                      const mqws_packet *p) {
+    b->msgs_in++;
+    if (p->retain)
+        retain_store(b, p);
+    int n = route(b, from, client_id, p);
+    if (b->hooks.on_event) {
+        mqws_broker_event ev;
+        ev_init(&ev, MQWS_BROKER_EV_PUBLISH, c);
+        if (!c)
+            ev.client_id = client_id;
+        ev.topic = p->topic;
+        ev.qos = p->qos;
+        ev.retain = p->retain;
+        ev.count = n > 0 ? (uint32_t)n : 0;
+        ev.error = n < 0 ? n : 0;
+        ev.bytes = p->payload.len;
+        emit(b, &ev);
+    }
+    return n;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Retained messages on subscribe */
+
+typedef struct ret_ctx {
+    mqws_broker *b;
+    bk_sess *t;
+    uint8_t granted;
+    uint32_t sub_id;
+} ret_ctx;
+
+static void ret_release(void *ud, const void *data, size_t len) {
+    (void)data;
+    (void)len;
+    mqws_topic_msg_unref(ud);
+}
+
+static int ret_one(void *vctx, const mqws_topic_msg *msg) {
+    ret_ctx *x = vctx;
+    mqws_broker *b = x->b;
+    mqws_topic_msg_info info;
+    mqws_topic_msg_get(msg, &info);
+    mqws_packet p;
+    mqws_packet_init(&p, MQWS_PKT_PUBLISH);
+    p.topic = info.topic;
+    p.payload = info.payload;
+    props_from_block(info.properties.ptr, info.properties.len, &p.props);
+    if (info.user) {
+        int64_t at = (int64_t)(info.user & ~(uint64_t)1);
+        int64_t left = at - b->now;
+        if (left <= 0)
+            return 0; /* expired: not delivered [MQTT-3.3.2-5] */
+        p.props.message_expiry = (uint32_t)((left + 999) / 1000);
+        p.props.present |= MQWS_PROPF_MESSAGE_EXPIRY_INTERVAL;
+    }
+    /* The payload is the store's own bytes: the slice holds a reference to the message. */
+    mqws_topic_msg_ref(msg);
+    mqws_slice *sl = mqws_slice_wrap(&b->a_sess.a, info.payload.ptr, info.payload.len, ret_release,
+                                     (void *)(uintptr_t)msg);
+    if (!sl) {
+        mqws_topic_msg_unref(msg);
+        b->dropped++;
+        return 0;
+    }
+    uint8_t qos = info.qos < x->granted ? info.qos : x->granted;
+    uint32_t ids[1] = {x->sub_id};
+    /* [MQTT-3.3.1-8] retained messages sent on subscribe carry retain 1 */
+    (void)deliver(b, x->t, &p, qos, 1, ids, x->sub_id ? 1u : 0u, &sl);
+    mqws_slice_unref(sl);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Connection admission and binding */
+
+static bk_conn *conn_of_user(void *user) {
+    return user && *(uint32_t *)user == BK_KIND_CONN ? user : NULL;
+}
+
+static void refuse(mqws_broker *b, bk_conn *c, uint8_t reason, const mqws_props *props) {
+    mqws_session *s = mqws_conn_session(c->conn);
+    b->refused++;
+    c->auth = 0;
+    if (b->hooks.on_event) {
+        mqws_broker_event ev;
+        ev_init(&ev, MQWS_BROKER_EV_REFUSED, c);
+        ev.reason = reason;
+        emit(b, &ev);
+    }
+    (void)mqws_session_reject(s, reason < 0x80 ? MQWS_RC_UNSPECIFIED_ERROR : reason, props);
+    touch(b, c);
+}
+
+/* End a session now: its will (if still pending) is published, its state dropped. Used for a
+ * clean-start takeover, where the old session ends [MQTT-3.1.2-4]. */
+static void end_session(mqws_session *s) {
+    if (mqws_session_want_read(s))
+        (void)mqws_session_disconnect(s, MQWS_RC_SESSION_TAKEN_OVER, NULL);
+    /* A closed session asked for a time past every deadline fires its will and expires. */
+    (void)mqws_session_tick(s, NO_DEADLINE / 4);
+}
+
+static void bind_and_accept(mqws_broker *b, bk_conn *c, const mqws_props *props) {
+    mqws_session *s = mqws_conn_session(c->conn);
+    c->auth = 0;
+    mqws_view id = mqws_session_client_id(s);
+    uint64_t h = hash_id(b->seed, id.ptr, id.len);
+    bk_sess *bs = sess_find(b, id, h);
+    int present = 0;
+    if (bs && bs->conn && !c->clean_start) {
+        bk_conn *oldc = bs->conn;
+        mqws_session *olds = mqws_conn_session(oldc->conn);
+        if (mqws_session_want_read(olds) && mqws_session_protocol_level(olds) == MQWS_MQTT_5) {
+            /* [MQTT-3.1.4-3] the old connection gets DISCONNECT 0x8E. mqws_session_takeover()
+             * drops the old connection's unsent output, so the state moves only once that
+             * DISCONNECT is written (or the socket is gone): see heir_complete(). */
+            if (oldc->heir) {
+                bk_conn *prev = oldc->heir;
+                prev->heir_of = NULL;
+                oldc->heir = NULL;
+                refuse(b, prev, MQWS_RC_SERVER_BUSY, NULL);
+            }
+            oldc->heir = c;
+            c->heir_of = oldc;
+            c->auth = 3;
+            if (b->hooks.on_event) {
+                mqws_broker_event ev;
+                ev_init(&ev, MQWS_BROKER_EV_TAKEOVER, oldc);
+                emit(b, &ev);
+            }
+            (void)mqws_session_disconnect(olds, MQWS_RC_SESSION_TAKEN_OVER, NULL);
+            touch(b, oldc);
+            if (mqws_conn_want_write(oldc->conn))
+                return;
+            oldc->heir = NULL;
+            c->heir_of = NULL;
+            c->auth = 0;
+        }
+    }
+    if (!bs) {
+        if (b->max_sessions && b->nsess >= b->max_sessions) {
+            refuse(b, c, MQWS_RC_QUOTA_EXCEEDED, NULL);
+            return;
+        }
+        bs = sess_new(b, id, h);
+        if (!bs) {
+            refuse(b, c, MQWS_RC_SERVER_UNAVAILABLE, NULL);
+            return;
+        }
+    } else {
+        mqws_session *olds = NULL;
+        bk_conn *oldc = bs->conn;
+        int offline = 0;
+        if (oldc) {
+            olds = mqws_conn_session(oldc->conn);
+            oldc->sess = NULL;
+            bs->conn = NULL;
+            if (b->hooks.on_event && mqws_session_want_read(olds)) {
+                mqws_broker_event ev;
+                ev_init(&ev, MQWS_BROKER_EV_TAKEOVER, oldc);
+                emit(b, &ev);
+            }
+        } else if (bs->off) {
+            olds = bs->off;
+            bs->off = NULL;
+            offline = 1;
+            b->nsess_off--;
+            heap_remove(b, bs);
+        }
+        if (olds) {
+            if (!c->clean_start) {
+                /* [MQTT-3.1.4-3] the old connection is closed (5.0: DISCONNECT 0x8E) and the
+                 * session state moves to the new one [MQTT-3.1.2-5] */
+                present = mqws_session_takeover(s, olds) == MQWS_OK;
+            } else {
+                end_session(olds);
+            }
+            if (offline)
+                mqws_session_free(olds);
+            else
+                touch(b, oldc);
+        }
+        if (!present)
+            (void)mqws_topic_unsubscribe_all(b->idx, bs->sub); /* [MQTT-3.1.2-4] */
+    }
+    bs->conn = c;
+    c->sess = bs;
+    int rc = mqws_session_accept(s, present, props);
+    if (rc == MQWS_OK) {
+        c->connected = 1;
+        b->nconnected++;
+        if (c->admitted == 1) {
+            (void)mqws_flow_admission_established(&b->adm);
+            c->admitted = 2;
+        }
+        if (b->hooks.on_event) {
+            mqws_broker_event ev;
+            ev_init(&ev, MQWS_BROKER_EV_CONNECT, c);
+            ev.flag = (uint8_t)present;
+            emit(b, &ev);
+        }
+    }
+    touch(b, c);
+}
+
+/* The old connection of a deferred takeover has written its DISCONNECT (or is gone): the new
+ * one takes the session over now. */
+static void heir_complete(mqws_broker *b, bk_conn *oldc) {
+    bk_conn *c = oldc->heir;
+    if (!c)
+        return;
+    oldc->heir = NULL;
+    c->heir_of = NULL;
+    if (mqws_session_state(mqws_conn_session(c->conn)) == MQWS_SESSION_CONNECTING)
+        bind_and_accept(b, c, NULL);
+}
+
+static void auth_result(mqws_broker *b, bk_conn *c, int r, const mqws_props *props,
+                        const mqws_packet *auth_pkt) {
+    mqws_session *s = mqws_conn_session(c->conn);
+    int reauth = mqws_session_state(s) == MQWS_SESSION_CONNECTED;
+    if (r == MQWS_BROKER_AUTH_ASYNC) {
+        c->auth = (uint8_t)(reauth ? 2 : 1);
+        return;
+    }
+    c->auth = 0;
+    if (reauth) {
+        if (r == MQWS_BROKER_AUTH_OK) {
+            mqws_props pr;
+            if (props)
+                pr = *props;
+            else
+                mqws_props_init(&pr);
+            if (!(pr.present & MQWS_PROPF_AUTHENTICATION_METHOD) && auth_pkt) {
+                pr.auth_method = auth_pkt->props.auth_method;
+                pr.present |= MQWS_PROPF_AUTHENTICATION_METHOD;
+            }
+            if (mqws_session_auth(s, 0x00, &pr) < 0)
+                (void)mqws_session_disconnect(s, MQWS_RC_NOT_AUTHORIZED, NULL);
+        } else {
+            (void)mqws_session_disconnect(
+                s, r >= 0x80 && r <= 0xFF ? (uint8_t)r : MQWS_RC_NOT_AUTHORIZED, NULL);
+        }
+        touch(b, c);
+        return;
+    }
+    if (r == MQWS_BROKER_AUTH_OK)
+        bind_and_accept(b, c, props);
+    else
+        refuse(b, c, r >= 0x80 && r <= 0xFF ? (uint8_t)r : MQWS_RC_NOT_AUTHORIZED, props);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Session callbacks */
+
+static void cb_connect(mqws_session *s, const mqws_packet *p, void *user) {
+    bk_conn *c = conn_of_user(user);
+    if (!c)
+        return;
+    mqws_broker *b = c->b;
+    if (b->closing) {
+        refuse(b, c, MQWS_RC_SERVER_UNAVAILABLE, NULL);
+        return;
+    }
+    if (c->refuse) {
+        refuse(b, c, c->refuse, NULL);
+        return;
+    }
+    c->clean_start = p->clean_start;
+    if (p->will_flag && b->hooks.authorize) {
+        int r = b->hooks.authorize(b->user, c->conn, c->user, MQWS_BROKER_ACL_PUBLISH,
+                                   mqws_session_client_id(s), p->will_topic, p->will_qos,
+                                   p->will_retain);
+        if (r) {
+            refuse(b, c, r >= 0x80 && r <= 0xFF ? (uint8_t)r : MQWS_RC_NOT_AUTHORIZED, NULL);
+            return;
+        }
+    }
+    int r;
+    if (b->hooks.authenticate)
+        r = b->hooks.authenticate(b->user, c->conn, c->user, p);
+    else if (p->protocol_level == MQWS_MQTT_5 &&
+             (p->props.present & MQWS_PROPF_AUTHENTICATION_METHOD))
+        r = MQWS_RC_BAD_AUTHENTICATION_METHOD;
+    else
+        r = MQWS_BROKER_AUTH_OK;
+    auth_result(b, c, r, NULL, NULL);
+}
+
+static void cb_auth(mqws_session *s, const mqws_packet *p, void *user) {
+    bk_conn *c = conn_of_user(user);
+    if (!c)
+        return;
+    mqws_broker *b = c->b;
+    if (!b->hooks.authenticate) {
+        (void)mqws_session_disconnect(s, MQWS_RC_BAD_AUTHENTICATION_METHOD, NULL);
+        return;
+    }
+    int r = b->hooks.authenticate(b->user, c->conn, c->user, p);
+    auth_result(b, c, r, NULL, p);
+}
+
+static int cb_publish(mqws_session *s, const mqws_packet *p, void *user) {
+    bk_conn *c = conn_of_user(user);
+    if (!c || !c->sess)
+        return 0;
+    mqws_broker *b = c->b;
+    int v5 = mqws_session_protocol_level(s) == MQWS_MQTT_5;
+    /* Rate limits: per connection, then the whole broker. */
+    int limited = mqws_flow_take(&c->flow, p->payload.len, b->now) != 0;
+    if (!limited && b->global_rate_on)
+        limited = mqws_flow_bucket_take(&b->global_rate, 1, b->now) != 0;
+    if (limited) {
+        b->rate_limited++;
+        drop_event(b, c, p, p->qos, MQWS_ELIMIT);
+        if (b->rate_policy == MQWS_BROKER_RATE_DISCONNECT) {
+            (void)mqws_session_disconnect(s, MQWS_RC_MESSAGE_RATE_TOO_HIGH, NULL);
+            return 0;
+        }
+        return v5 && p->qos ? MQWS_RC_QUOTA_EXCEEDED : 0;
+    }
+    mqws_view id = mqws_session_client_id(s);
+    if (b->hooks.authorize) {
+        int r = b->hooks.authorize(b->user, c->conn, c->user, MQWS_BROKER_ACL_PUBLISH, id, p->topic,
+                                   p->qos, p->retain);
+        if (r) {
+            drop_event(b, c, p, p->qos, MQWS_ELIMIT);
+            /* 3.1.1 cannot refuse a PUBLISH without closing: acknowledge and drop it. */
+            return v5 ? (r >= 0x80 && r <= 0xFF ? r : MQWS_RC_NOT_AUTHORIZED) : 0;
+        }
+    }
+    int n = publish_in(b, c, c->sess, id, p);
+    if (n == 0 && v5)
+        return MQWS_RC_NO_MATCHING_SUBSCRIBERS;
+    if (n < 0 && v5)
+        return MQWS_RC_UNSPECIFIED_ERROR;
+    return 0;
+}
+
+static uint8_t sub_verdict(int rc) {
+    switch (rc) {
+        case MQWS_ELIMIT:
+            return MQWS_RC_QUOTA_EXCEEDED;
+        case MQWS_ENOMEM:
+            return MQWS_RC_UNSPECIFIED_ERROR;
+        case MQWS_EINVAL:
+            return MQWS_RC_IMPLEMENTATION_SPECIFIC_ERROR;
+        default:
+            return MQWS_RC_TOPIC_FILTER_INVALID;
+    }
+}
+
+static void cb_subscribe(mqws_session *s, const mqws_packet *p, uint8_t *verdicts, void *user) {
+    bk_conn *c = conn_of_user(user);
+    if (!c || !c->sess)
+        return;
+    mqws_broker *b = c->b;
+    bk_sess *bs = c->sess;
+    uint8_t level = mqws_session_protocol_level(s);
+    uint32_t sub_id =
+        (level == MQWS_MQTT_5 && (p->props.present & MQWS_PROPF_SUBSCRIPTION_IDENTIFIER))
+            ? p->props.subscription_id
+            : 0;
+    mqws_view id = mqws_session_client_id(s);
+    mqws_entry_iter it;
+    mqws_entry_iter_init(p, level, &it);
+    for (uint32_t i = 0; i < p->entry_count; i++) {
+        mqws_subscription e;
+        if (!mqws_subscribe_next(&it, &e))
+            break;
+        uint8_t v = verdicts[i];
+        int added = 0;
+        if (v < 0x80 && b->hooks.authorize) {
+            int r = b->hooks.authorize(b->user, c->conn, c->user, MQWS_BROKER_ACL_SUBSCRIBE, id,
+                                       e.filter, v, 0);
+            if (r)
+                v = r >= 0x80 && r <= 0xFF ? (uint8_t)r : MQWS_RC_NOT_AUTHORIZED;
+        }
+        if (v < 0x80) {
+            mqws_topic_sub_options o;
+            memset(&o, 0, sizeof(o));
+            o.max_qos = v;
+            if (level == MQWS_MQTT_5) {
+                o.no_local = e.no_local;
+                o.retain_as_published = e.retain_as_published;
+                o.retain_handling = e.retain_handling;
+                o.subscription_id = sub_id;
+            }
+            int rc = mqws_topic_subscribe(b->idx, bs->sub, e.filter.ptr, e.filter.len, &o);
+            if (rc < 0)
+                v = sub_verdict(rc);
+            else
+                added = rc == 1;
+        }
+        verdicts[i] = v;
+        if (b->hooks.on_event) {
+            mqws_broker_event ev;
+            ev_init(&ev, MQWS_BROKER_EV_SUBSCRIBE, c);
+            ev.topic = e.filter;
+            ev.qos = e.qos;
+            ev.reason = v;
+            emit(b, &ev);
+        }
+        if (v >= 0x80)
+            continue;
+        /* Retained messages per Retain Handling [MQTT-3.3.1-9] [MQTT-3.3.1-10] [MQTT-3.3.1-11];
+         * none for a shared subscription (§4.8.2). 3.1.1 always sends them [MQTT-3.3.1-6]. */
+        uint8_t rh = level == MQWS_MQTT_5 ? e.retain_handling : 0;
+        if (rh == 2 || (rh == 1 && !added))
+            continue;
+        mqws_view g, f;
+        if (mqws_topic_parse_share(e.filter.ptr, e.filter.len, &g, &f) != 0)
+            continue;
+        ret_ctx x = {b, bs, v, sub_id};
+        (void)mqws_topic_store_match(b->store, e.filter.ptr, e.filter.len, ret_one, &x);
+    }
+}
+
+static void cb_unsubscribe(mqws_session *s, const mqws_packet *p, uint8_t *verdicts, void *user) {
+    bk_conn *c = conn_of_user(user);
+    if (!c || !c->sess)
+        return;
+    mqws_broker *b = c->b;
+    uint8_t level = mqws_session_protocol_level(s);
+    mqws_entry_iter it;
+    mqws_entry_iter_init(p, level, &it);
+    for (uint32_t i = 0; i < p->entry_count; i++) {
+        mqws_view f;
+        if (!mqws_unsubscribe_next(&it, &f))
+            break;
+        int rc = mqws_topic_unsubscribe(b->idx, c->sess->sub, f.ptr, f.len);
+        uint8_t v = rc == MQWS_OK          ? 0x00
+                    : rc == MQWS_ENOTFOUND ? MQWS_RC_NO_SUBSCRIPTION_EXISTED
+                                           : MQWS_RC_TOPIC_FILTER_INVALID;
+        if (level == MQWS_MQTT_5)
+            verdicts[i] = v;
+        if (b->hooks.on_event) {
+            mqws_broker_event ev;
+            ev_init(&ev, MQWS_BROKER_EV_UNSUBSCRIBE, c);
+            ev.topic = f;
+            ev.reason = v;
+            emit(b, &ev);
+        }
+    }
+}
+
+static void cb_will(mqws_session *s, const mqws_packet *will, void *user) {
+    bk_conn *c = conn_of_user(user);
+    bk_sess *bs = c ? c->sess : (user ? (bk_sess *)user : NULL);
+    mqws_broker *b = c ? c->b : bs->b;
+    mqws_view id = mqws_session_client_id(s);
+    if (c && c->heir && will->props.will_delay)
+        return; /* a new connection is taking the session over [MQTT-3.1.3-9] */
+    if (b->hooks.on_event) {
+        mqws_broker_event ev;
+        ev_init(&ev, MQWS_BROKER_EV_WILL, c);
+        ev.client_id = id;
+        ev.topic = will->topic;
+        ev.qos = will->qos;
+        ev.retain = will->retain;
+        ev.bytes = will->payload.len;
+        emit(b, &ev);
+    }
+    if (b->routing)
+        return; /* cannot happen: wills fire from ticks and closes, never from a delivery */
+    (void)publish_in(b, NULL, bs, id, will);
+}
+
+static void cb_drop(mqws_session *s, const mqws_packet *pub, int why, void *user) {
+    (void)s;
+    bk_conn *c = conn_of_user(user);
+    mqws_broker *b = c ? c->b : ((bk_sess *)user)->b;
+    drop_event(b, c, pub, pub->qos, why);
+}
+
+static void cb_close(mqws_session *s, const mqws_close_info *why, const mqws_packet *disc,
+                     void *user) {
+    (void)disc;
+    bk_conn *c = conn_of_user(user);
+    if (!c)
+        return;
+    mqws_broker *b = c->b;
+    c->closed = 1;
+    c->auth = 0;
+    if (c->heir_of) { /* gave up waiting for a takeover */
+        c->heir_of->heir = NULL;
+        c->heir_of = NULL;
+    }
+    if (c->connected) {
+        c->connected = 0;
+        b->nconnected--;
+        if (b->hooks.on_event) {
+            mqws_broker_event ev;
+            ev_init(&ev, MQWS_BROKER_EV_DISCONNECT, c);
+            ev.reason = why->reason;
+            ev.error = why->error;
+            ev.close = why;
+            emit(b, &ev);
+        }
+    }
+    bk_sess *bs = c->sess;
+    if (bs &&
+        (mqws_session_expiry_interval(s) == 0 || mqws_session_state(s) == MQWS_SESSION_EXPIRED)) {
+        /* The session ends with the connection: its subscriptions go. */
+        c->sess = NULL;
+        bs->conn = NULL;
+        sess_destroy(b, bs);
+    }
+    touch(b, c);
+}
+
+static void cb_expired(mqws_session *s, void *user) {
+    (void)s;
+    bk_conn *c = conn_of_user(user);
+    bk_sess *bs = c ? c->sess : (bk_sess *)user;
+    if (!bs)
+        return;
+    mqws_broker *b = bs->b;
+    if (b->hooks.on_event) {
+        mqws_broker_event ev;
+        ev_init(&ev, MQWS_BROKER_EV_EXPIRED, NULL);
+        ev.client_id.ptr = bs->id;
+        ev.client_id.len = bs->id_len;
+        emit(b, &ev);
+    }
+    if (c) {
+        c->sess = NULL;
+        bs->conn = NULL;
+        sess_destroy(b, bs);
+    } else if (!bs->dead) {
+        bs->dead = 1;
+        bs->dead_next = b->dead;
+        b->dead = bs;
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Lifetime */
+
+mqws_broker *mqws_broker_new(const mqws_broker_config *cfg, const mqws_broker_hooks *hooks,
+                             void *user) {
+    mqws_broker_config def = MQWS_BROKER_CONFIG_INIT;
+    if (!cfg)
+        cfg = &def;
+    if (cfg->size < sizeof(mqws_broker_config) || cfg->rate_policy > MQWS_BROKER_RATE_DROP ||
+        cfg->share_strategy > MQWS_TOPIC_SHARE_STICKY ||
+        (cfg->out_high && cfg->out_low >= cfg->out_high))
+        return NULL;
+    if (hooks && hooks->size < sizeof(size_t))
+        return NULL;
+    const mqws_allocator *base = mqws__allocator_or_default(cfg->allocator);
+    mqws_broker *b = mqws__alloc(base, sizeof(*b));
+    if (!b)
+        return NULL;
+    memset(b, 0, sizeof(*b));
+    bka_init(&b->a_brk, base);
+    bka_init(&b->a_sess, base);
+    bka_init(&b->a_idx, base);
+    bka_init(&b->a_ret, base);
+    if (hooks) {
+        size_t n = hooks->size < sizeof(b->hooks) ? hooks->size : sizeof(b->hooks);
+        memcpy(&b->hooks, hooks, n);
+    }
+    b->hooks.size = sizeof(b->hooks);
+    b->user = user;
+    mqws_session_config sdef = MQWS_SESSION_CONFIG_INIT;
+    b->scfg = cfg->session ? *cfg->session : sdef;
+    b->scfg.role = MQWS_SESSION_SERVER;
+    b->refuse_backlog = cfg->refuse_backlog;
+    b->max_sessions = cfg->max_sessions;
+    b->rate_policy = cfg->rate_policy;
+    b->sys_interval_ms = cfg->sys_interval_ms;
+    b->client_msg_rate = cfg->client_msg_rate;
+    b->client_msg_burst = cfg->client_msg_burst;
+    b->out_high = cfg->out_high;
+    b->out_low = cfg->out_low;
+    b->global_out_high = cfg->global_out_high;
+    b->seed = cfg->seed;
+    b->start = 0;
+    b->next_sys = NO_DEADLINE;
+    link_init(&b->conns);
+    link_init(&b->dirty);
+    link_init(&b->touch);
+    mqws_flow_admission_config ac = MQWS_FLOW_ADMISSION_CONFIG_INIT;
+    ac.max_connections = cfg->max_connections;
+    ac.max_connecting = cfg->max_connecting;
+    ac.connect_rate = cfg->connect_rate;
+    ac.connect_burst = cfg->connect_burst;
+    (void)mqws_flow_admission_init(&b->adm, &ac, 0);
+    b->global_rate_on = cfg->global_msg_rate != 0;
+    (void)mqws_flow_bucket_init(&b->global_rate, cfg->global_msg_rate, cfg->global_msg_burst, 0);
+
+    b->cb = mqws_callbacks_new(&b->a_brk.a);
+    mqws_topic_index_config ic = MQWS_TOPIC_INDEX_CONFIG_INIT;
+    ic.allocator = &b->a_idx.a;
+    ic.share_strategy = cfg->share_strategy;
+    ic.seed = cfg->seed;
+    b->idx = mqws_topic_index_new(&ic);
+    mqws_topic_store_config sc = MQWS_TOPIC_STORE_CONFIG_INIT;
+    sc.allocator = &b->a_ret.a;
+    sc.max_messages = cfg->max_retained;
+    sc.max_bytes = cfg->max_retained_bytes;
+    b->store = mqws_topic_store_new(&sc);
+    b->nbuckets = 64;
+    b->buckets = mqws__alloc(&b->a_brk.a, b->nbuckets * sizeof(*b->buckets));
+    if (!b->cb || !b->idx || !b->store || !b->buckets || heap_reserve(b, 64) < 0) {
+        mqws_broker_free(b);
+        return NULL;
+    }
+    memset(b->buckets, 0, b->nbuckets * sizeof(*b->buckets));
+    mqws_callbacks_set_on_connect(b->cb, cb_connect);
+    mqws_callbacks_set_on_auth(b->cb, cb_auth);
+    mqws_callbacks_set_on_publish(b->cb, cb_publish);
+    mqws_callbacks_set_on_subscribe(b->cb, cb_subscribe);
+    mqws_callbacks_set_on_unsubscribe(b->cb, cb_unsubscribe);
+    mqws_callbacks_set_on_will(b->cb, cb_will);
+    mqws_callbacks_set_on_drop(b->cb, cb_drop);
+    mqws_callbacks_set_on_close(b->cb, cb_close);
+    mqws_callbacks_set_on_expired(b->cb, cb_expired);
+    return b;
+}
+
+static void conn_destroy(mqws_broker *b, bk_conn *c) {
+    link_del(&c->all);
+    if (c->in_dirty)
+        link_del(&c->dirty);
+    if (c->in_touch)
+        link_del(&c->touch);
+    heap_remove(b, c);
+    b->out_total -= c->out_level;
+    global_check(b);
+    mqws_conn_free(c->conn);
+    mqws__free(&b->a_sess.a, c, sizeof(*c));
+    b->nconns--;
+}
+
+void mqws_broker_free(mqws_broker *b) {
+    if (!b)
+        return;
+    /* Sessions first (they hold slices and callbacks), then the records and the tables. */
+    while (!link_empty(&b->conns)) {
+        bk_conn *c = CONTAINER(b->conns.next, bk_conn, all);
+        if (c->sess)
+            c->sess->conn = NULL;
+        conn_destroy(b, c);
+    }
+    b->dead = NULL;
+    if (b->buckets) {
+        for (size_t i = 0; i < b->nbuckets; i++) {
+            bk_sess *s = b->buckets[i];
+            while (s) {
+                bk_sess *next = s->hnext;
+                if (s->off)
+                    mqws_session_free(s->off);
+                mqws__free(&b->a_sess.a, s, sizeof(*s) + s->id_len);
+                s = next;
+            }
+        }
+        mqws__free(&b->a_brk.a, b->buckets, b->nbuckets * sizeof(*b->buckets));
+    }
+    mqws_topic_index_free(b->idx);
+    mqws_topic_store_free(b->store);
+    mqws_callbacks_free(b->cb);
+    mqws__free(&b->a_brk.a, b->heap, b->heap_cap * sizeof(*b->heap));
+    mqws__free(&b->a_brk.a, b->dv, b->dv_cap * sizeof(*b->dv));
+    mqws__free(&b->a_brk.a, b->ids, b->ids_cap * sizeof(*b->ids));
+    mqws__free(b->a_brk.base, b, sizeof(*b));
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Connections */
+
+mqws_conn *mqws_broker_accept(mqws_broker *b, const mqws_conn_config *cfg, void *conn_user,
+                              int64_t now_ms) {
+    if (!b)
+        return NULL;
+    set_now(b, now_ms);
+    uint8_t refuse_reason = 0;
+    if (b->closing) {
+        refuse_reason = MQWS_RC_SERVER_UNAVAILABLE;
+    } else {
+        uint64_t rate_before = b->adm.refused_rate;
+        if (mqws_flow_admission_open(&b->adm, now_ms) < 0)
+            refuse_reason = b->adm.refused_rate != rate_before ? MQWS_RC_CONNECTION_RATE_EXCEEDED
+                                                               : MQWS_RC_SERVER_BUSY;
+    }
+    if (refuse_reason && b->nrefusing >= b->refuse_backlog)
+        return NULL;
+    if (heap_reserve(b, b->nconns + b->nsess_off + 1) < 0)
+        goto fail;
+    bk_conn *c = mqws__alloc(&b->a_sess.a, sizeof(*c));
+    if (!c)
+        goto fail;
+    memset(c, 0, sizeof(*c));
+    c->kind = BK_KIND_CONN;
+    c->hpos = BK_NO_POS;
+    c->b = b;
+    c->user = conn_user;
+    c->refuse = refuse_reason;
+    c->admitted = refuse_reason ? 0 : 1;
+    link_init(&c->dirty);
+    link_init(&c->touch);
+    mqws_flow_config fc = MQWS_FLOW_CONFIG_INIT;
+    fc.msg_rate = b->client_msg_rate;
+    fc.msg_burst = b->client_msg_burst;
+    fc.out_high = b->out_high;
+    fc.out_low = b->out_low;
+    fc.mem_max = 0;
+    (void)mqws_flow_init(&c->flow, &fc, now_ms);
+    mqws_conn_config cc = MQWS_CONN_CONFIG_INIT;
+    if (cfg) {
+        if (cfg->size < sizeof(cc)) {
+            mqws__free(&b->a_sess.a, c, sizeof(*c));
+            goto fail;
+        }
+        cc = *cfg;
+    }
+    mqws_session_config sc = cc.session ? *cc.session : b->scfg;
+    sc.role = MQWS_SESSION_SERVER;
+    cc.session = &sc;
+    cc.allocator = &b->a_sess.a;
+    c->conn = mqws_conn_new(&cc, b->cb, c, now_ms);
+    if (!c->conn) {
+        mqws__free(&b->a_sess.a, c, sizeof(*c));
+        goto fail;
+    }
+    link_push(&b->conns, &c->all);
+    b->nconns++;
+    if (refuse_reason)
+        b->nrefusing++;
+    heap_set(b, c, mqws_conn_tick(c->conn, now_ms));
+    return c->conn;
+fail:
+    if (!refuse_reason)
+        (void)mqws_flow_admission_close(&b->adm, 0);
+    return NULL;
+}
+
+static bk_conn *bk_of(const mqws_conn *conn) {
+    if (!conn)
+        return NULL;
+    mqws_session *s = mqws_conn_session(conn);
+    return s ? conn_of_user(mqws_session_user(s)) : NULL;
+}
+
+void *mqws_broker_conn_user(const mqws_conn *conn) {
+    bk_conn *c = bk_of(conn);
+    return c ? c->user : NULL;
+}
+
+int64_t mqws_broker_recv(mqws_broker *b, mqws_conn *conn, uint8_t *buf, size_t len,
+                         int64_t now_ms) {
+    bk_conn *c = bk_of(conn);
+    if (!b || !c)
+        return MQWS_EINVAL;
+    set_now(b, now_ms);
+    /* The session's clock must be current before its input: keepalive counts from here. */
+    (void)mqws_conn_tick(conn, b->now);
+    int64_t rc = mqws_conn_recv(conn, buf, len);
+    if (rc > 0)
+        b->bytes_in += (uint64_t)rc;
+    touch(b, c);
+    process_dead(b);
+    process_touched(b);
+    return rc;
+}
+
+void mqws_broker_sent(mqws_broker *b, mqws_conn *conn, size_t n) {
+    bk_conn *c = bk_of(conn);
+    if (!b || !c)
+        return;
+    mqws_conn_sent(conn, n);
+    b->bytes_out += n;
+    sync_out(b, c);
+    if (c->heir && !mqws_conn_want_write(conn)) {
+        heir_complete(b, c);
+        process_dead(b);
+        process_touched(b);
+    }
+    if (!mqws_conn_want_write(conn) && !mqws_conn_want_read(conn))
+        mark_dirty(b, c); /* finished: the host closes it */
+}
+
+mqws_conn *mqws_broker_next_writable(mqws_broker *b) {
+    if (!b)
+        return NULL;
+    process_touched(b);
+    if (link_empty(&b->dirty))
+        return NULL;
+    bk_conn *c = CONTAINER(b->dirty.next, bk_conn, dirty);
+    link_del(&c->dirty);
+    c->in_dirty = 0;
+    return c->conn;
+}
+
+void mqws_broker_eof(mqws_broker *b, mqws_conn *conn) {
+    bk_conn *c = bk_of(conn);
+    if (!b || !c)
+        return;
+    mqws_conn_eof(conn);
+    heir_complete(b, c);
+    touch(b, c);
+    process_dead(b);
+    process_touched(b);
+}
+
+void mqws_broker_release(mqws_broker *b, mqws_conn *conn) {
+    bk_conn *c = bk_of(conn);
+    if (!b || !c)
+        return;
+    if (mqws_conn_want_read(conn) || mqws_conn_want_write(conn))
+        mqws_conn_eof(conn);
+    heir_complete(b, c);
+    if (c->heir_of) {
+        c->heir_of->heir = NULL;
+        c->heir_of = NULL;
+    }
+    process_dead(b);
+    bk_sess *bs = c->sess;
+    if (bs) {
+        /* The session outlives its socket: keep it offline until resumed or expired. */
+        mqws_session *s = mqws_conn_detach_session(conn);
+        c->sess = NULL;
+        bs->conn = NULL;
+        if (s && mqws_session_state(s) != MQWS_SESSION_EXPIRED) {
+            bs->off = s;
+            b->nsess_off++;
+            mqws_session_set_user(s, bs);
+            heap_remove(b, c); /* frees the slot the offline session takes */
+            heap_set(b, bs, mqws_session_tick(s, b->now));
+        } else {
+            if (s)
+                mqws_session_free(s);
+            sess_destroy(b, bs);
+        }
+    }
+    if (c->admitted)
+        (void)mqws_flow_admission_close(&b->adm, c->admitted == 2);
+    if (c->refuse)
+        b->nrefusing--;
+    conn_destroy(b, c);
+    process_dead(b);
+    process_touched(b);
+}
+
+int mqws_broker_disconnect(mqws_broker *b, mqws_conn *conn, uint8_t reason) {
+    bk_conn *c = bk_of(conn);
+    if (!b || !c)
+        return MQWS_EINVAL;
+    int rc = mqws_conn_close(conn, reason);
+    touch(b, c);
+    process_dead(b);
+    process_touched(b);
+    return rc;
+}
+
+void mqws_broker_close_all(mqws_broker *b, uint8_t reason) {
+    if (!b)
+        return;
+    b->closing = 1;
+    for (bk_link *l = b->conns.next; l != &b->conns; l = l->next) {
+        bk_conn *c = CONTAINER(l, bk_conn, all);
+        if (mqws_conn_want_read(c->conn))
+            (void)mqws_conn_close(c->conn, reason);
+        touch(b, c);
+    }
+    process_dead(b);
+    process_touched(b);
+}
+
+int mqws_broker_paused(const mqws_broker *b) { return b ? b->gpaused : 0; }
+
+int mqws_broker_conn_paused(const mqws_conn *conn) {
+    bk_conn *c = bk_of(conn);
+    return c ? mqws_flow_paused(&c->flow) : 0;
+}
+
+int mqws_broker_auth_answer(mqws_broker *b, mqws_conn *conn, int reason, const mqws_props *props) {
+    bk_conn *c = bk_of(conn);
+    if (!b || !c)
+        return MQWS_EINVAL;
+    if (!mqws_conn_want_read(conn))
+        return MQWS_ECLOSED;
+    if (!c->auth || reason == MQWS_BROKER_AUTH_ASYNC)
+        return MQWS_ESTATE;
+    auth_result(b, c, reason, props, NULL);
+    process_dead(b);
+    process_touched(b);
+    return MQWS_OK;
+}
+
+int mqws_broker_auth_continue(mqws_broker *b, mqws_conn *conn, const mqws_props *props) {
+    bk_conn *c = bk_of(conn);
+    if (!b || !c)
+        return MQWS_EINVAL;
+    int rc = mqws_session_auth(mqws_conn_session(conn), MQWS_RC_CONTINUE_AUTHENTICATION, props);
+    if (rc == MQWS_OK) {
+        if (!c->auth)
+            c->auth = mqws_session_state(mqws_conn_session(conn)) == MQWS_SESSION_CONNECTED ? 2 : 1;
+        touch(b, c);
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Time, $SYS, injection */
+
+static void sys_pub(mqws_broker *b, const char *name, uint64_t v) {
+    char topic[64], val[24];
+    int tn = snprintf(topic, sizeof(topic), "$SYS/broker/%s", name);
+    int vn = snprintf(val, sizeof(val), "%llu", (unsigned long long)v);
+    if (tn <= 0 || vn <= 0)
+        return;
+    mqws_packet p;
+    mqws_packet_init(&p, MQWS_PKT_PUBLISH);
+    p.topic.ptr = (const uint8_t *)topic;
+    p.topic.len = (size_t)tn;
+    p.payload.ptr = (const uint8_t *)val;
+    p.payload.len = (size_t)vn;
+    p.retain = 1;
+    retain_store(b, &p);
+    (void)route(b, NULL, p.topic, &p);
+}
+
+static void sys_publish_all(mqws_broker *b) {
+    mqws_broker_stats st;
+    st.size = sizeof(st);
+    (void)mqws_broker_stats_get(b, &st);
+    sys_pub(b, "uptime", st.uptime_ms / 1000);
+    sys_pub(b, "clients/connected", st.clients_connected);
+    sys_pub(b, "clients/total", st.sessions);
+    sys_pub(b, "clients/offline", st.sessions_offline);
+    sys_pub(b, "messages/received", st.messages_in);
+    sys_pub(b, "messages/sent", st.messages_out);
+    sys_pub(b, "messages/dropped", st.dropped);
+    sys_pub(b, "bytes/received", st.bytes_in);
+    sys_pub(b, "bytes/sent", st.bytes_out);
+    sys_pub(b, "subscriptions/count", st.subscriptions);
+    sys_pub(b, "retained messages/count", st.retained);
+    sys_pub(b, "heap/current", st.mem_total);
+}
+
+int64_t mqws_broker_tick(mqws_broker *b, int64_t now_ms) {
+    if (!b)
+        return NO_DEADLINE;
+    set_now(b, now_ms);
+    process_touched(b);
+    while (b->heap_n && b->heap[0].at <= b->now) {
+        void *obj = b->heap[0].obj;
+        int64_t t;
+        if (*(uint32_t *)obj == BK_KIND_CONN) {
+            bk_conn *c = obj;
+            t = mqws_conn_tick(c->conn, b->now);
+            if (t <= b->now)
+                t = b->now + 1;
+            heap_set(b, c, t);
+            mark_dirty(b, c);
+        } else {
+            bk_sess *s = obj;
+            t = mqws_session_tick(s->off, b->now);
+            if (t <= b->now)
+                t = b->now + 1;
+            heap_set(b, s, s->dead ? NO_DEADLINE : t);
+        }
+        process_dead(b);
+    }
+    process_touched(b);
+    if (b->sys_interval_ms && b->now >= b->next_sys) {
+        sys_publish_all(b);
+        b->next_sys = b->now + b->sys_interval_ms;
+    }
+    int64_t next = b->heap_n ? b->heap[0].at : NO_DEADLINE;
+    if (b->sys_interval_ms && b->next_sys < next)
+        next = b->next_sys;
+    return next;
+}
+
+int mqws_broker_publish(mqws_broker *b, const mqws_packet *pub) {
+    if (!b || !pub || pub->qos > 2 || pub->topic.len == 0 || pub->topic.len > 65535u)
+        return MQWS_EINVAL;
+    if (mqws_topic_validate_name(pub->topic.ptr, pub->topic.len, NULL, NULL) < 0)
+        return MQWS_EINVAL;
+    if (b->routing)
+        return MQWS_ESTATE;
+    mqws_view none = {NULL, 0};
+    int n = publish_in(b, NULL, NULL, none, pub);
+    process_touched(b);
+    return n;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Statistics */
+
+int mqws_broker_stats_get(const mqws_broker *b, mqws_broker_stats *st) {
+    if (!b || !st || st->size < sizeof(size_t))
+        return MQWS_EINVAL;
+    mqws_broker_stats o;
+    memset(&o, 0, sizeof(o));
+    o.size = st->size;
+    o.uptime_ms = b->have_time ? (uint64_t)(b->now - b->start) : 0;
+    o.connections = b->nconns;
+    o.clients_connected = b->nconnected;
+    o.connecting = b->adm.connecting;
+    o.sessions = b->nsess;
+    o.sessions_offline = b->nsess_off;
+    o.messages_in = b->msgs_in;
+    o.messages_out = b->msgs_out;
+    o.bytes_in = b->bytes_in;
+    o.bytes_out = b->bytes_out;
+    o.dropped = b->dropped;
+    o.rate_limited = b->rate_limited;
+    o.refused = b->refused;
+    mqws_topic_index_stats is;
+    memset(&is, 0, sizeof(is));
+    is.size = sizeof(is);
+    if (mqws_topic_index_stats_get(b->idx, &is) == MQWS_OK)
+        o.subscriptions = is.subscriptions;
+    mqws_topic_store_stats ss;
+    memset(&ss, 0, sizeof(ss));
+    ss.size = sizeof(ss);
+    if (mqws_topic_store_stats_get(b->store, &ss) == MQWS_OK) {
+        o.retained = ss.messages;
+        o.retained_bytes = ss.bytes;
+    }
+    o.mem_index = b->a_idx.used;
+    o.mem_retained = b->a_ret.used;
+    o.mem_sessions = b->a_sess.used;
+    o.mem_broker = b->a_brk.used + sizeof(*b);
+    o.mem_total = o.mem_index + o.mem_retained + o.mem_sessions + o.mem_broker;
+    o.output_pending = b->out_total;
+    size_t n = st->size < sizeof(o) ? st->size : sizeof(o);
+    memcpy(st, &o, n);
+    return MQWS_OK;
+}

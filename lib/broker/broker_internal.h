@@ -1,0 +1,137 @@
+/* Private structures of the broker. Never installed.
+ * SPDX-License-Identifier: MIT */
+#ifndef MQWS_LIB_BROKER_INTERNAL_H
+#define MQWS_LIB_BROKER_INTERNAL_H
+
+#include "../core/internal.h"
+#include "mqws/broker.h"
+#include "mqws/flow.h"
+#include "mqws/topic.h"
+
+/* A counting allocator in front of the host's: the allocator API passes every block's size
+ * back on free and realloc, so the bytes each part of the broker holds are known exactly,
+ * without per-block headers and without walking anything. */
+typedef struct bk_alloc {
+    mqws_allocator a; /* handed to the part; a.ud points at this struct */
+    const mqws_allocator *base;
+    uint64_t used;
+} bk_alloc;
+
+#define BK_KIND_CONN 0x434f4e4eu /* "CONN" */
+#define BK_KIND_SESS 0x53455353u /* "SESS" */
+#define BK_NO_POS    0xFFFFFFFFu
+
+/* Intrusive doubly linked list link. */
+typedef struct bk_link {
+    struct bk_link *prev, *next;
+} bk_link;
+
+typedef struct bk_sess bk_sess;
+typedef struct bk_conn bk_conn;
+
+/* One accepted socket. The session user pointer and the conn user pointer are this record. */
+struct bk_conn {
+    uint32_t kind; /* BK_KIND_CONN: first, so a session's user pointer tells its kind */
+    uint32_t hpos; /* timer heap position or BK_NO_POS */
+    mqws_broker *b;
+    mqws_conn *conn;
+    void *user;
+    bk_sess *sess; /* bound session record, NULL before CONNECT and after takeover */
+    /* Deferred takeover of an open 5.0 connection: the old one (`heir` set) flushes its
+     * DISCONNECT 0x8E first, then the new one (`heir_of` set) takes the session over. */
+    bk_conn *heir;
+    bk_conn *heir_of;
+    bk_link all;   /* every connection */
+    bk_link dirty; /* waiting for mqws_broker_next_writable() */
+    bk_link touch; /* timers to recompute */
+    mqws_flow flow;
+    uint64_t out_level; /* pending output as last accounted */
+    uint8_t in_dirty;
+    uint8_t in_touch;
+    uint8_t admitted;  /* counted by admission: 1 connecting, 2 established */
+    uint8_t connected; /* CONNACK 0x00 sent, not yet closed */
+    uint8_t refuse;    /* non-zero: answer the CONNECT with this reason */
+    uint8_t auth;      /* 0 none, 1 CONNECT pending, 2 re-authentication pending,
+                          3 waiting for a takeover (heir_of) */
+    uint8_t clean_start;
+    uint8_t closed; /* on_close seen */
+};
+
+/* One client identifier's session record: subscriptions, and the session object (inside the
+ * current connection, or owned here while offline). */
+struct bk_sess {
+    uint32_t kind; /* BK_KIND_SESS */
+    uint32_t hpos; /* timer heap position while offline */
+    mqws_broker *b;
+    bk_sess *hnext; /* hash chain */
+    uint64_t hash;
+    mqws_topic_subscriber *sub;
+    bk_conn *conn;      /* current connection, or NULL */
+    mqws_session *off;  /* owned offline session (conn == NULL), or NULL */
+    bk_sess *dead_next; /* expired, waiting to be freed outside the session's callback */
+    uint8_t dead;
+    uint8_t pad_;
+    uint16_t id_len;
+    uint8_t id[];
+};
+
+typedef struct bk_heap_ent {
+    int64_t at;
+    void *obj; /* bk_conn or bk_sess, told apart by kind */
+} bk_heap_ent;
+
+struct mqws_broker {
+    bk_alloc a_brk, a_sess, a_idx, a_ret;
+    mqws_broker_hooks hooks;
+    void *user;
+    mqws_session_config scfg;
+    mqws_callbacks *cb;
+    mqws_topic_index *idx;
+    mqws_topic_store *store;
+
+    /* config */
+    uint32_t refuse_backlog;
+    uint32_t max_sessions;
+    uint32_t rate_policy;
+    uint32_t sys_interval_ms;
+    uint64_t client_msg_rate, client_msg_burst;
+    uint64_t out_high, out_low, global_out_high;
+
+    mqws_flow_admission adm;
+    mqws_flow_bucket global_rate;
+    int global_rate_on;
+
+    bk_link conns; /* sentinels */
+    bk_link dirty;
+    bk_link touch;
+    bk_sess *dead;
+
+    bk_sess **buckets;
+    size_t nbuckets;
+    size_t nsess;
+    size_t nsess_off;
+    uint64_t seed;
+
+    bk_heap_ent *heap;
+    size_t heap_n, heap_cap;
+
+    /* routing scratch (grown on demand, never shrunk) */
+    mqws_topic_delivery *dv;
+    size_t dv_cap;
+    mqws_topic_sub_id *ids;
+    size_t ids_cap;
+    int routing; /* depth guard: routing is not reentrant */
+
+    int64_t now;
+    int64_t start; /* first time seen; INT64_MIN until then */
+    int64_t next_sys;
+    int have_time;
+    int closing; /* mqws_broker_close_all() called */
+    int gpaused;
+    uint64_t out_total;
+
+    uint64_t nconns, nrefusing, nconnected;
+    uint64_t msgs_in, msgs_out, bytes_in, bytes_out, dropped, rate_limited, refused;
+};
+
+#endif

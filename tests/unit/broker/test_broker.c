@@ -1,0 +1,1130 @@
+/* Broker behaviour, client by client with real MQTT bytes: 3.1.1 and 5.0 clients mixed.
+ * Each test is named after the spec statement or the behaviour it checks.
+ * SPDX-License-Identifier: MIT */
+#include "broker_net.h"
+
+#define V3 MQWS_MQTT_311
+#define V5 MQWS_MQTT_5
+
+static void start(net *n) {
+    net_init(n, 0);
+    CHECK_INT(net_start(n), 0);
+}
+
+static void finish(net *n) {
+    net_stop(n);
+    CHECK_ALLOC_CLEAN(&n->ta);
+}
+
+static int puback(net *n, int i, uint16_t pid) {
+    mqws_packet p;
+    mqws_packet_init(&p, MQWS_PKT_PUBACK);
+    p.packet_id = pid;
+    return (int)net_send(n, i, &p);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+TEST(connect_v311_and_v5_clients_get_connack) {
+    net n;
+    start(&n);
+    CHECK_INT(net_connect(&n, 0, V3, "a"), 0);
+    CHECK_INT(net_connect(&n, 1, V5, "b"), 0);
+    mqws_broker_stats st;
+    st.size = sizeof(st);
+    CHECK_INT(mqws_broker_stats_get(n.b, &st), MQWS_OK);
+    CHECK_INT(st.clients_connected, 2);
+    CHECK_INT(st.sessions, 2);
+    CHECK_INT(st.connections, 2);
+    LOG_HAS(&n, "CONNECT a");
+    LOG_HAS(&n, "CONNECT b");
+    finish(&n);
+}
+
+TEST(publish_routes_to_v311_and_v5_subscribers) {
+    net n;
+    start(&n);
+    CHECK_INT(net_connect(&n, 0, V3, "s3"), 0);
+    CHECK_INT(net_connect(&n, 1, V5, "s5"), 0);
+    CHECK_INT(net_connect(&n, 2, V5, "pub"), 0);
+    CHECK_INT(net_subscribe(&n, 0, "a/+", 1), 1);
+    CHECK_INT(net_subscribe(&n, 1, "a/#", 2), 2);
+    /* 5.0 user properties and content type pass through to the 5.0 subscriber intact. */
+    mqws_user_prop up[2] = {{mqws_view_cstr("k1"), mqws_view_cstr("v1")},
+                            {mqws_view_cstr("k2"), mqws_view_cstr("v2")}};
+    mqws_packet p;
+    mqws_packet_init(&p, MQWS_PKT_PUBLISH);
+    p.topic = mqws_view_cstr("a/b");
+    p.payload = mqws_view_cstr("hello");
+    p.qos = 1;
+    p.packet_id = 5;
+    p.props.user_props = up;
+    p.props.user_prop_count = 2;
+    p.props.present |= MQWS_PROPF_USER_PROPERTY | MQWS_PROPF_CONTENT_TYPE;
+    p.props.content_type = mqws_view_cstr("text/plain");
+    CHECK(net_send(&n, 2, &p) > 0);
+    mqws_packet a;
+    CHECK(net_expect(&n, 2, MQWS_PKT_PUBACK, &a));
+    CHECK_INT(a.reason_code, 0);
+    CHECK(net_expect(&n, 0, MQWS_PKT_PUBLISH, &a));
+    CHECK_VIEW(a.topic, "a/b");
+    CHECK_VIEW(a.payload, "hello");
+    CHECK_INT(a.qos, 1);
+    CHECK(net_expect(&n, 1, MQWS_PKT_PUBLISH, &a));
+    CHECK_INT(a.qos, 1);
+    CHECK_VIEW(a.props.content_type, "text/plain");
+    CHECK_INT(a.props.user_prop_count, 2);
+    mqws_prop_iter it;
+    mqws_props_iter_init(&a.props, &it);
+    mqws_view k, v;
+    CHECK(mqws_props_next_user(&it, &k, &v));
+    CHECK_VIEW(k, "k1");
+    CHECK_VIEW(v, "v1");
+    CHECK(mqws_props_next_user(&it, &k, &v));
+    CHECK_VIEW(k, "k2");
+    CHECK_VIEW(v, "v2");
+    finish(&n);
+}
+
+TEST(v5_puback_0x10_when_no_matching_subscribers) {
+    net n;
+    start(&n);
+    CHECK_INT(net_connect(&n, 0, V5, "p"), 0);
+    CHECK(net_publish(&n, 0, "nobody/here", "x", 1, 0, 9) > 0);
+    mqws_packet a;
+    CHECK(net_expect(&n, 0, MQWS_PKT_PUBACK, &a));
+    CHECK_INT(a.reason_code, MQWS_RC_NO_MATCHING_SUBSCRIBERS);
+    finish(&n);
+}
+
+TEST(fan_out_shares_one_payload_slice) {
+    net n;
+    start(&n);
+    for (int i = 0; i < 3; i++) {
+        char id[8];
+        snprintf(id, sizeof(id), "s%d", i);
+        CHECK_INT(net_connect(&n, i, i == 1 ? V3 : V5, id), 0);
+        CHECK_INT(net_subscribe(&n, i, "t", 0), 0);
+        n.cli[i].hold = 1; /* keep their output pending to look at it */
+    }
+    CHECK_INT(net_connect(&n, 3, V5, "pub"), 0);
+    const char *payload = "a payload that every subscriber shares";
+    CHECK(net_publish(&n, 3, "t", payload, 0, 0, 0) > 0);
+    const void *base[3] = {NULL, NULL, NULL};
+    for (int i = 0; i < 3; i++) {
+        mqws_iovec iov[8];
+        size_t k = mqws_conn_pending(n.cli[i].c, iov, 8);
+        CHECK(k >= 2);
+        for (size_t j = 0; j < k; j++)
+            if (iov[j].len == strlen(payload))
+                base[i] = iov[j].base;
+    }
+    CHECK(base[0] != NULL);
+    CHECK(base[0] == base[1]);
+    CHECK(base[1] == base[2]);
+    CHECK(base[0] != (const void *)payload);
+    for (int i = 0; i < 3; i++)
+        net_unhold(&n, i);
+    for (int i = 0; i < 3; i++)
+        CHECK_INT(net_count_publish(&n, i), 1);
+    finish(&n);
+}
+
+TEST(next_writable_reports_each_connection_once) {
+    net n;
+    start(&n);
+    CHECK_INT(net_connect(&n, 0, V5, "a"), 0);
+    CHECK_INT(net_connect(&n, 1, V5, "b"), 0);
+    CHECK_INT(net_subscribe(&n, 0, "x", 0), 0);
+    CHECK(mqws_broker_next_writable(n.b) == NULL);
+    /* Two messages routed in one read: one entry for the subscriber, one for the publisher
+     * (nothing to write for QoS 0, so not even that). */
+    uint8_t buf[64];
+    size_t len = 0, l2 = 0;
+    mqws_packet p;
+    mqws_packet_init(&p, MQWS_PKT_PUBLISH);
+    p.topic = mqws_view_cstr("x");
+    p.payload = mqws_view_cstr("1");
+    CHECK_INT(mqws_encode(&p, V5, buf, sizeof(buf), &len), MQWS_OK);
+    CHECK_INT(mqws_encode(&p, V5, buf + len, sizeof(buf) - len, &l2), MQWS_OK);
+    CHECK_INT(mqws_broker_recv(n.b, n.cli[1].c, buf, len + l2, n.now), (int64_t)(len + l2));
+    mqws_conn *c = mqws_broker_next_writable(n.b);
+    CHECK(c == n.cli[0].c);
+    CHECK(mqws_broker_next_writable(n.b) == NULL);
+    mqws_iovec iov[8];
+    size_t k = mqws_conn_pending(c, iov, 8);
+    size_t total = 0;
+    for (size_t j = 0; j < k; j++)
+        total += iov[j].len;
+    CHECK(total > 0);
+    CHECK_INT(mqws_conn_pending_bytes(c), total);
+    mqws_broker_sent(n.b, c, total);
+    CHECK(!mqws_conn_want_write(c));
+    finish(&n);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Retained messages */
+
+TEST(mqtt_3_3_1_5_retained_message_stored_and_sent_to_new_subscribers) {
+    net n;
+    start(&n);
+    CHECK_INT(net_connect(&n, 0, V5, "pub"), 0);
+    CHECK(net_publish(&n, 0, "r/1", "one", 1, 1, 1) > 0);
+    CHECK(net_publish(&n, 0, "r/2", "two", 0, 1, 0) > 0);
+    CHECK_INT(net_connect(&n, 1, V3, "s3"), 0);
+    CHECK_INT(net_subscribe(&n, 1, "r/#", 1), 1);
+    mqws_packet a;
+    int got = 0;
+    while (net_next(&n, 1, &a)) {
+        CHECK_INT(a.type, MQWS_PKT_PUBLISH);
+        CHECK_INT(a.retain, 1); /* [MQTT-3.3.1-8] */
+        got++;
+    }
+    CHECK_INT(got, 2);
+    mqws_broker_stats st;
+    st.size = sizeof(st);
+    mqws_broker_stats_get(n.b, &st);
+    CHECK_INT(st.retained, 2);
+    CHECK(st.mem_retained > 0);
+    finish(&n);
+}
+
+TEST(mqtt_3_3_1_6_7_empty_retained_payload_deletes) {
+    net n;
+    start(&n);
+    CHECK_INT(net_connect(&n, 0, V5, "pub"), 0);
+    CHECK(net_publish(&n, 0, "r", "x", 0, 1, 0) > 0);
+    CHECK(net_publish(&n, 0, "r", "", 0, 1, 0) > 0);
+    CHECK_INT(net_connect(&n, 1, V5, "s"), 0);
+    CHECK_INT(net_subscribe(&n, 1, "r", 0), 0);
+    CHECK_INT(net_count_publish(&n, 1), 0);
+    mqws_broker_stats st;
+    st.size = sizeof(st);
+    mqws_broker_stats_get(n.b, &st);
+    CHECK_INT(st.retained, 0);
+    finish(&n);
+}
+
+TEST(mqtt_3_3_1_9_10_11_retain_handling) {
+    net n;
+    start(&n);
+    CHECK_INT(net_connect(&n, 0, V5, "pub"), 0);
+    CHECK(net_publish(&n, 0, "r", "x", 0, 1, 0) > 0);
+    CHECK_INT(net_connect(&n, 1, V5, "s"), 0);
+    sub_opts o = {0, 0, 0, 0};
+    /* 0: sent at every subscribe [MQTT-3.3.1-9] */
+    CHECK_INT(net_subscribe_opts(&n, 1, "r", 0, &o), 0);
+    CHECK_INT(net_count_publish(&n, 1), 1);
+    CHECK_INT(net_subscribe_opts(&n, 1, "r", 0, &o), 0);
+    CHECK_INT(net_count_publish(&n, 1), 1);
+    /* 1: only if the subscription did not exist [MQTT-3.3.1-10] */
+    o.rh = 1;
+    CHECK_INT(net_subscribe_opts(&n, 1, "r", 0, &o), 0);
+    CHECK_INT(net_count_publish(&n, 1), 0);
+    CHECK_INT(net_subscribe_opts(&n, 1, "r/#", 0, &o), 0);
+    CHECK_INT(net_count_publish(&n, 1), 1); /* "r/#" matches "r" */
+    /* 2: never [MQTT-3.3.1-11] */
+    o.rh = 2;
+    CHECK_INT(net_subscribe_opts(&n, 1, "+", 0, &o), 0);
+    CHECK_INT(net_count_publish(&n, 1), 0);
+    finish(&n);
+}
+
+TEST(mqtt_3_3_1_12_13_retain_as_published) {
+    net n;
+    start(&n);
+    CHECK_INT(net_connect(&n, 0, V5, "rap"), 0);
+    CHECK_INT(net_connect(&n, 1, V5, "norap"), 0);
+    CHECK_INT(net_connect(&n, 2, V3, "v3"), 0);
+    CHECK_INT(net_connect(&n, 3, V5, "pub"), 0);
+    sub_opts o = {0, 1, 2, 0};
+    CHECK_INT(net_subscribe_opts(&n, 0, "t", 0, &o), 0);
+    o.rap = 0;
+    CHECK_INT(net_subscribe_opts(&n, 1, "t", 0, &o), 0);
+    CHECK_INT(net_subscribe(&n, 2, "t", 0), 0);
+    CHECK(net_publish(&n, 3, "t", "x", 0, 1, 0) > 0);
+    mqws_packet a;
+    CHECK(net_expect(&n, 0, MQWS_PKT_PUBLISH, &a));
+    CHECK_INT(a.retain, 1); /* [MQTT-3.3.1-13] */
+    CHECK(net_expect(&n, 1, MQWS_PKT_PUBLISH, &a));
+    CHECK_INT(a.retain, 0); /* [MQTT-3.3.1-12] */
+    CHECK(net_expect(&n, 2, MQWS_PKT_PUBLISH, &a));
+    CHECK_INT(a.retain, 0); /* 3.1.1 [MQTT-3.3.1-9] of 3.1.1: live messages carry retain 0 */
+    finish(&n);
+}
+
+TEST(mqtt_4_7_2_1_dollar_topics_not_matched_by_leading_wildcards) {
+    net n;
+    start(&n);
+    CHECK_INT(net_connect(&n, 0, V5, "hash"), 0);
+    CHECK_INT(net_connect(&n, 1, V5, "plus"), 0);
+    CHECK_INT(net_connect(&n, 2, V3, "sys"), 0);
+    CHECK_INT(net_subscribe(&n, 0, "#", 0), 0);
+    CHECK_INT(net_subscribe(&n, 1, "+/x", 0), 0);
+    CHECK_INT(net_subscribe(&n, 2, "$SYS/#", 0), 0);
+    mqws_packet p;
+    mqws_packet_init(&p, MQWS_PKT_PUBLISH);
+    p.topic = mqws_view_cstr("$SYS/x");
+    p.payload = mqws_view_cstr("v");
+    p.retain = 1;
+    CHECK_INT(mqws_broker_publish(n.b, &p), 1);
+    net_flush(&n);
+    CHECK_INT(net_count_publish(&n, 0), 0);
+    CHECK_INT(net_count_publish(&n, 1), 0);
+    CHECK_INT(net_count_publish(&n, 2), 1);
+    /* Retained: the same rule on subscribe. */
+    CHECK_INT(net_subscribe(&n, 0, "#", 0), 0);
+    CHECK_INT(net_count_publish(&n, 0), 0);
+    CHECK_INT(net_subscribe(&n, 2, "$SYS/+", 0), 0);
+    CHECK_INT(net_count_publish(&n, 2), 1);
+    finish(&n);
+}
+
+TEST(retained_message_expiry_is_honoured_and_decremented) {
+    net n;
+    start(&n);
+    CHECK_INT(net_connect(&n, 0, V5, "pub"), 0);
+    mqws_packet p;
+    mqws_packet_init(&p, MQWS_PKT_PUBLISH);
+    p.topic = mqws_view_cstr("e");
+    p.payload = mqws_view_cstr("x");
+    p.retain = 1;
+    p.props.message_expiry = 10;
+    p.props.present |= MQWS_PROPF_MESSAGE_EXPIRY_INTERVAL;
+    CHECK(net_send(&n, 0, &p) > 0);
+    net_tick(&n, n.now + 4000);
+    CHECK_INT(net_connect(&n, 1, V5, "s"), 0);
+    CHECK_INT(net_subscribe(&n, 1, "e", 0), 0);
+    mqws_packet a;
+    CHECK(net_expect(&n, 1, MQWS_PKT_PUBLISH, &a));
+    CHECK(a.props.present & MQWS_PROPF_MESSAGE_EXPIRY_INTERVAL);
+    CHECK_INT(a.props.message_expiry, 6); /* [MQTT-3.3.2-6] */
+    net_tick(&n, n.now + 7000);
+    CHECK_INT(net_subscribe(&n, 1, "e", 0), 0);
+    CHECK_INT(net_count_publish(&n, 1), 0); /* [MQTT-3.3.2-5] */
+    finish(&n);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Subscriptions */
+
+TEST(mqtt_3_3_4_2_3_overlapping_subscriptions_delivered_once_max_qos_all_ids) {
+    net n;
+    start(&n);
+    CHECK_INT(net_connect(&n, 0, V5, "s"), 0);
+    CHECK_INT(net_connect(&n, 1, V5, "pub"), 0);
+    sub_opts o = {0, 0, 0, 11};
+    CHECK_INT(net_subscribe_opts(&n, 0, "a/+", 0, &o), 0);
+    o.sub_id = 22;
+    CHECK_INT(net_subscribe_opts(&n, 0, "a/#", 2, &o), 2);
+    CHECK(net_publish(&n, 1, "a/b", "x", 2, 0, 3) > 0);
+    mqws_packet a;
+    CHECK(net_expect(&n, 0, MQWS_PKT_PUBLISH, &a));
+    CHECK_INT(a.qos, 2);                /* [MQTT-3.3.4-2] the highest granted */
+    CHECK_INT(a.props.sub_id_count, 2); /* [MQTT-3.3.4-3] */
+    mqws_prop_iter it;
+    mqws_props_iter_init(&a.props, &it);
+    uint32_t id1 = 0, id2 = 0;
+    CHECK(mqws_props_next_sub_id(&it, &id1));
+    CHECK(mqws_props_next_sub_id(&it, &id2));
+    CHECK((id1 == 11 && id2 == 22) || (id1 == 22 && id2 == 11));
+    CHECK_INT(net_count_publish(&n, 0), 0); /* once */
+    finish(&n);
+}
+
+TEST(mqtt_3_8_4_8_qos_downgraded_to_granted) {
+    net n;
+    start(&n);
+    CHECK_INT(net_connect(&n, 0, V3, "s0"), 0);
+    CHECK_INT(net_connect(&n, 1, V5, "s1"), 0);
+    CHECK_INT(net_connect(&n, 2, V5, "pub"), 0);
+    CHECK_INT(net_subscribe(&n, 0, "q", 0), 0);
+    CHECK_INT(net_subscribe(&n, 1, "q", 1), 1);
+    CHECK(net_publish(&n, 2, "q", "x", 2, 0, 4) > 0);
+    mqws_packet a;
+    CHECK(net_expect(&n, 0, MQWS_PKT_PUBLISH, &a));
+    CHECK_INT(a.qos, 0);
+    CHECK(net_expect(&n, 1, MQWS_PKT_PUBLISH, &a));
+    CHECK_INT(a.qos, 1);
+    /* ... and never upgraded */
+    CHECK(net_publish(&n, 2, "q", "y", 0, 0, 0) > 0);
+    CHECK(net_expect(&n, 1, MQWS_PKT_PUBLISH, &a));
+    CHECK_INT(a.qos, 0);
+    finish(&n);
+}
+
+TEST(mqtt_3_8_3_3_no_local) {
+    net n;
+    start(&n);
+    CHECK_INT(net_connect(&n, 0, V5, "me"), 0);
+    CHECK_INT(net_connect(&n, 1, V5, "other"), 0);
+    sub_opts o = {1, 0, 0, 0};
+    CHECK_INT(net_subscribe_opts(&n, 0, "nl", 0, &o), 0);
+    CHECK(net_publish(&n, 0, "nl", "x", 0, 0, 0) > 0);
+    CHECK_INT(net_count_publish(&n, 0), 0);
+    CHECK(net_publish(&n, 1, "nl", "x", 0, 0, 0) > 0);
+    CHECK_INT(net_count_publish(&n, 0), 1);
+    /* Without no-local a client gets its own messages. */
+    CHECK_INT(net_subscribe(&n, 1, "nl", 0), 0);
+    CHECK(net_publish(&n, 1, "nl", "x", 0, 0, 0) > 0);
+    CHECK_INT(net_count_publish(&n, 1), 1);
+    finish(&n);
+}
+
+TEST(mqtt_4_8_2_shared_subscription_one_member_per_message) {
+    net n;
+    start(&n);
+    CHECK_INT(net_connect(&n, 0, V5, "m0"), 0);
+    CHECK_INT(net_connect(&n, 1, V3, "m1"), 0);
+    CHECK_INT(net_connect(&n, 2, V5, "plain"), 0);
+    CHECK_INT(net_connect(&n, 3, V5, "pub"), 0);
+    CHECK(net_publish(&n, 3, "job/1", "retained", 0, 1, 0) > 0);
+    CHECK_INT(net_subscribe(&n, 0, "$share/g/job/+", 1), 1);
+    CHECK_INT(net_subscribe(&n, 1, "$share/g/job/+", 1), 1);
+    CHECK_INT(net_subscribe(&n, 2, "job/+", 0), 0);
+    /* No retained message for a shared subscription (§4.8.2); the plain one gets it. */
+    CHECK_INT(net_count_publish(&n, 0), 0);
+    CHECK_INT(net_count_publish(&n, 1), 0);
+    CHECK_INT(net_count_publish(&n, 2), 1);
+    for (int k = 0; k < 10; k++)
+        CHECK(net_publish(&n, 3, "job/1", "w", 0, 0, 0) > 0);
+    int a = net_count_publish(&n, 0), b = net_count_publish(&n, 1);
+    CHECK_INT(a + b, 10); /* each message to exactly one member */
+    CHECK_INT(a, 5);      /* round robin */
+    CHECK_INT(net_count_publish(&n, 2), 10);
+    finish(&n);
+}
+
+TEST(unsubscribe_stops_delivery_and_reports_0x11) {
+    net n;
+    start(&n);
+    CHECK_INT(net_connect(&n, 0, V5, "s"), 0);
+    CHECK_INT(net_subscribe(&n, 0, "u", 0), 0);
+    mqws_view f[2] = {mqws_view_cstr("u"), mqws_view_cstr("none")};
+    mqws_packet p;
+    mqws_packet_init(&p, MQWS_PKT_UNSUBSCRIBE);
+    p.packet_id = 3;
+    p.entry_count = 2;
+    p.unsub_filters = f;
+    CHECK(net_send(&n, 0, &p) > 0);
+    mqws_packet a;
+    CHECK(net_expect(&n, 0, MQWS_PKT_UNSUBACK, &a));
+    CHECK_INT(a.reason_codes.len, 2);
+    CHECK_INT(a.reason_codes.ptr[0], 0x00);
+    CHECK_INT(a.reason_codes.ptr[1], MQWS_RC_NO_SUBSCRIPTION_EXISTED);
+    CHECK(net_publish(&n, 0, "u", "x", 0, 0, 0) > 0);
+    CHECK_INT(net_count_publish(&n, 0), 0);
+    finish(&n);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Wills */
+
+static conn_opts will_opts(uint32_t delay, uint32_t expiry) {
+    conn_opts o;
+    memset(&o, 0, sizeof(o));
+    o.clean = 1;
+    o.will_topic = "will/t";
+    o.will_payload = "gone";
+    o.will_delay = delay;
+    o.expiry = expiry;
+    return o;
+}
+
+TEST(mqtt_3_1_2_8_will_published_on_abnormal_disconnect) {
+    net n;
+    start(&n);
+    CHECK_INT(net_connect(&n, 0, V5, "watch"), 0);
+    CHECK_INT(net_subscribe(&n, 0, "will/#", 0), 0);
+    conn_opts o = will_opts(0, 0);
+    CHECK_INT(net_connect_opts(&n, 1, V3, "w3", &o), 0);
+    CHECK_INT(net_connect_opts(&n, 2, V5, "w5", &o), 0);
+    net_eof(&n, 1);
+    net_eof(&n, 2);
+    CHECK_INT(net_count_publish(&n, 0), 2);
+    LOG_HAS(&n, "WILL w3 will/t");
+    finish(&n);
+}
+
+TEST(mqtt_3_1_2_10_no_will_after_normal_disconnect) {
+    net n;
+    start(&n);
+    CHECK_INT(net_connect(&n, 0, V5, "watch"), 0);
+    CHECK_INT(net_subscribe(&n, 0, "will/#", 0), 0);
+    conn_opts o = will_opts(0, 0);
+    CHECK_INT(net_connect_opts(&n, 1, V3, "w3", &o), 0);
+    CHECK_INT(net_connect_opts(&n, 2, V5, "w5", &o), 0);
+    CHECK_INT(net_disconnect(&n, 1, 0), 0);
+    CHECK_INT(net_disconnect(&n, 2, 0), 0);
+    net_eof(&n, 1);
+    net_eof(&n, 2);
+    CHECK_INT(net_count_publish(&n, 0), 0);
+    finish(&n);
+}
+
+TEST(v5_disconnect_with_will_0x04_sends_the_will) {
+    net n;
+    start(&n);
+    CHECK_INT(net_connect(&n, 0, V5, "watch"), 0);
+    CHECK_INT(net_subscribe(&n, 0, "will/#", 0), 0);
+    conn_opts o = will_opts(0, 0);
+    CHECK_INT(net_connect_opts(&n, 1, V5, "w5", &o), 0);
+    CHECK_INT(net_disconnect(&n, 1, MQWS_RC_DISCONNECT_WITH_WILL), 0);
+    CHECK_INT(net_count_publish(&n, 0), 1);
+    finish(&n);
+}
+
+TEST(mqtt_3_1_3_9_will_delay_then_published_by_tick) {
+    net n;
+    start(&n);
+    CHECK_INT(net_connect(&n, 0, V5, "watch"), 0);
+    CHECK_INT(net_subscribe(&n, 0, "will/#", 0), 0);
+    conn_opts o = will_opts(5, 60);
+    CHECK_INT(net_connect_opts(&n, 1, V5, "w5", &o), 0);
+    net_eof(&n, 1);
+    CHECK_INT(net_count_publish(&n, 0), 0);
+    int64_t d = net_tick(&n, n.now + 1000);
+    CHECK(d <= n.now + 4000);
+    CHECK_INT(net_count_publish(&n, 0), 0);
+    net_tick(&n, n.now + 4000);
+    CHECK_INT(net_count_publish(&n, 0), 1);
+    finish(&n);
+}
+
+TEST(mqtt_3_1_3_9_reconnect_within_will_delay_cancels_will) {
+    net n;
+    start(&n);
+    CHECK_INT(net_connect(&n, 0, V5, "watch"), 0);
+    CHECK_INT(net_subscribe(&n, 0, "will/#", 0), 0);
+    conn_opts o = will_opts(5, 60);
+    o.clean = 0;
+    CHECK_INT(net_connect_opts(&n, 1, V5, "w5", &o), 0);
+    net_eof(&n, 1);
+    net_tick(&n, n.now + 2000);
+    conn_opts o2;
+    memset(&o2, 0, sizeof(o2));
+    o2.expiry = 60;
+    CHECK_INT(net_connect_opts(&n, 1, V5, "w5", &o2), 0x100); /* session present */
+    net_tick(&n, n.now + 10000);
+    CHECK_INT(net_count_publish(&n, 0), 0);
+    finish(&n);
+}
+
+TEST(mqtt_3_1_2_24_keepalive_timeout_closes_and_publishes_will) {
+    net n;
+    start(&n);
+    CHECK_INT(net_connect(&n, 0, V5, "watch"), 0);
+    CHECK_INT(net_subscribe(&n, 0, "will/#", 0), 0);
+    conn_opts o = will_opts(0, 0);
+    o.keep_alive = 2;
+    CHECK_INT(net_connect_opts(&n, 1, V3, "ka", &o), 0);
+    int64_t d = net_tick(&n, n.now + 10);
+    CHECK(d <= n.now + 3000);
+    net_tick(&n, n.now + 2000);
+    CHECK(n.cli[1].c != NULL);
+    net_tick(&n, n.now + 1100);
+    CHECK(n.cli[1].finished); /* closed and released */
+    CHECK_INT(net_count_publish(&n, 0), 1);
+    finish(&n);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Sessions */
+
+TEST(mqtt_3_1_4_3_takeover_v5_old_connection_gets_0x8e) {
+    net n;
+    start(&n);
+    conn_opts o;
+    memset(&o, 0, sizeof(o));
+    o.expiry = 100;
+    CHECK_INT(net_connect_opts(&n, 0, V5, "dup", &o), 0);
+    CHECK_INT(net_subscribe(&n, 0, "keep", 1), 1);
+    CHECK_INT(net_connect_opts(&n, 1, V5, "dup", &o), 0x100);
+    mqws_packet a;
+    CHECK(net_expect(&n, 0, MQWS_PKT_DISCONNECT, &a));
+    CHECK_INT(a.reason_code, MQWS_RC_SESSION_TAKEN_OVER);
+    CHECK(n.cli[0].finished);
+    LOG_HAS(&n, "TAKEOVER dup");
+    /* The subscription lives on in the resumed session. */
+    CHECK_INT(net_connect(&n, 2, V3, "pub"), 0);
+    CHECK(net_publish(&n, 2, "keep", "x", 1, 0, 1) > 0);
+    CHECK_INT(net_count_publish(&n, 1), 1);
+    mqws_broker_stats st;
+    st.size = sizeof(st);
+    mqws_broker_stats_get(n.b, &st);
+    CHECK_INT(st.clients_connected, 2);
+    CHECK_INT(st.sessions, 2);
+    finish(&n);
+}
+
+TEST(mqtt_3_1_4_3_takeover_v311_old_connection_closed) {
+    net n;
+    start(&n);
+    CHECK_INT(net_connect(&n, 0, V3, "dup"), 0);
+    CHECK_INT(net_connect(&n, 1, V3, "dup"), 0);
+    CHECK(n.cli[0].finished);
+    CHECK_INT(net_count_publish(&n, 0), 0);
+    CHECK(n.cli[1].c != NULL);
+    finish(&n);
+}
+
+TEST(mqtt_3_1_2_4_clean_start_discards_the_session) {
+    net n;
+    start(&n);
+    conn_opts o;
+    memset(&o, 0, sizeof(o));
+    o.expiry = 100;
+    CHECK_INT(net_connect_opts(&n, 0, V5, "c", &o), 0);
+    CHECK_INT(net_subscribe(&n, 0, "s", 1), 1);
+    net_eof(&n, 0);
+    o.clean = 1;
+    CHECK_INT(net_connect_opts(&n, 0, V5, "c", &o), 0); /* session present 0 */
+    CHECK_INT(net_connect(&n, 1, V5, "pub"), 0);
+    CHECK(net_publish(&n, 1, "s", "x", 1, 0, 1) > 0);
+    CHECK_INT(net_count_publish(&n, 0), 0); /* the old subscription is gone */
+    finish(&n);
+}
+
+TEST(persistent_session_queues_qos1_offline_and_resumes) {
+    net n;
+    start(&n);
+    CHECK_INT(net_connect(&n, 0, V3, "p"), 0);
+    conn_opts o;
+    memset(&o, 0, sizeof(o)); /* 3.1.1 clean session 0 */
+    CHECK_INT(net_connect_opts(&n, 1, V3, "durable", &o), 0);
+    CHECK_INT(net_subscribe(&n, 1, "q/#", 1), 1);
+    net_eof(&n, 1);
+    mqws_broker_stats st;
+    st.size = sizeof(st);
+    mqws_broker_stats_get(n.b, &st);
+    CHECK_INT(st.sessions_offline, 1);
+    CHECK(net_publish(&n, 0, "q/1", "m1", 1, 0, 1) > 0);
+    CHECK(net_publish(&n, 0, "q/2", "m2", 1, 0, 2) > 0);
+    CHECK(net_publish(&n, 0, "q/3", "m0", 0, 0, 0) > 0); /* QoS 0 offline: not kept */
+    CHECK_INT(net_connect_opts(&n, 1, V3, "durable", &o), 0x100);
+    mqws_packet a;
+    CHECK(net_expect(&n, 1, MQWS_PKT_PUBLISH, &a));
+    CHECK_VIEW(a.payload, "m1");
+    CHECK_INT(a.qos, 1);
+    uint16_t pid1 = a.packet_id;
+    CHECK(net_expect(&n, 1, MQWS_PKT_PUBLISH, &a));
+    CHECK_VIEW(a.payload, "m2");
+    uint16_t pid2 = a.packet_id;
+    CHECK_INT(net_count_publish(&n, 1), 0);
+    CHECK(puback(&n, 1, pid1) > 0);
+    CHECK(puback(&n, 1, pid2) > 0);
+    mqws_broker_stats_get(n.b, &st);
+    CHECK_INT(st.sessions_offline, 0);
+    finish(&n);
+}
+
+TEST(mqtt_3_1_2_11_offline_session_expires_after_expiry_interval) {
+    net n;
+    start(&n);
+    conn_opts o;
+    memset(&o, 0, sizeof(o));
+    o.expiry = 3;
+    CHECK_INT(net_connect_opts(&n, 0, V5, "exp", &o), 0);
+    CHECK_INT(net_subscribe(&n, 0, "x", 1), 1);
+    net_eof(&n, 0);
+    mqws_broker_stats st;
+    st.size = sizeof(st);
+    mqws_broker_stats_get(n.b, &st);
+    CHECK_INT(st.sessions, 1);
+    CHECK_INT(st.subscriptions, 1);
+    int64_t d = net_tick(&n, n.now + 100);
+    CHECK_INT(d, n.now + 2900);
+    net_tick(&n, d);
+    mqws_broker_stats_get(n.b, &st);
+    CHECK_INT(st.sessions, 0);
+    CHECK_INT(st.subscriptions, 0);
+    LOG_HAS(&n, "EXPIRED exp");
+    CHECK_INT(net_connect_opts(&n, 0, V5, "exp", &o), 0); /* fresh: not present */
+    finish(&n);
+}
+
+TEST(session_expiry_zero_ends_with_the_connection) {
+    net n;
+    start(&n);
+    CHECK_INT(net_connect(&n, 0, V5, "gone"), 0);
+    CHECK_INT(net_subscribe(&n, 0, "x", 0), 0);
+    net_eof(&n, 0);
+    mqws_broker_stats st;
+    st.size = sizeof(st);
+    mqws_broker_stats_get(n.b, &st);
+    CHECK_INT(st.sessions, 0);
+    CHECK_INT(st.subscriptions, 0);
+    CHECK_INT(st.connections, 0);
+    finish(&n);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Hooks */
+
+TEST(authenticate_refusal_v5_reason_and_v311_code) {
+    net n;
+    net_init(&n, 0);
+    n.hooks.authenticate = net_authenticate;
+    n.auth_result = MQWS_RC_BAD_USER_NAME_OR_PASSWORD;
+    CHECK_INT(net_start(&n), 0);
+    CHECK_INT(net_connect(&n, 0, V5, "x"), MQWS_RC_BAD_USER_NAME_OR_PASSWORD);
+    CHECK_INT(net_connect(&n, 1, V3, "y"), MQWS_CONNACK_V3_BAD_USERNAME_OR_PASSWORD);
+    CHECK(n.cli[0].finished);
+    CHECK(n.cli[1].finished);
+    LOG_HAS(&n, "REFUSED x  rc=86");
+    mqws_broker_stats st;
+    st.size = sizeof(st);
+    mqws_broker_stats_get(n.b, &st);
+    CHECK_INT(st.refused, 2);
+    CHECK_INT(st.sessions, 0);
+    finish(&n);
+}
+
+TEST(authenticate_asynchronous_answer) {
+    net n;
+    net_init(&n, 0);
+    n.hooks.authenticate = net_authenticate;
+    n.auth_result = MQWS_BROKER_AUTH_ASYNC;
+    CHECK_INT(net_start(&n), 0);
+    CHECK_INT(net_connect(&n, 0, V5, "later"), -1); /* no CONNACK yet */
+    CHECK_INT(mqws_broker_auth_answer(n.b, n.cli[0].c, MQWS_BROKER_AUTH_OK, NULL), MQWS_OK);
+    net_flush(&n);
+    n.cli[0].rd = 0;
+    mqws_packet a;
+    CHECK(net_expect(&n, 0, MQWS_PKT_CONNACK, &a));
+    CHECK_INT(a.reason_code, 0);
+    CHECK_INT(mqws_broker_auth_answer(n.b, n.cli[0].c, 0, NULL), MQWS_ESTATE);
+    /* A second client is refused later. */
+    CHECK_INT(net_connect(&n, 1, V3, "nope"), -1);
+    CHECK_INT(mqws_broker_auth_answer(n.b, n.cli[1].c, MQWS_RC_NOT_AUTHORIZED, NULL), MQWS_OK);
+    net_flush(&n);
+    n.cli[1].rd = 0;
+    CHECK(net_expect(&n, 1, MQWS_PKT_CONNACK, &a));
+    CHECK_INT(a.reason_code, MQWS_CONNACK_V3_NOT_AUTHORIZED);
+    CHECK(n.cli[1].finished);
+    finish(&n);
+}
+
+static int enh_step;
+static int enh_auth(void *user, mqws_conn *c, void *cu, const mqws_packet *p) {
+    net *n = user;
+    (void)cu;
+    n->auth_calls++;
+    mqws_props pr;
+    mqws_props_init(&pr);
+    pr.auth_method = mqws_view_cstr("X-TEST");
+    pr.present |= MQWS_PROPF_AUTHENTICATION_METHOD;
+    if (p->type == MQWS_PKT_CONNECT) {
+        enh_step = 1;
+        pr.auth_data = mqws_view_cstr("challenge");
+        pr.present |= MQWS_PROPF_AUTHENTICATION_DATA;
+        CHECK_INT(mqws_broker_auth_continue(n->b, c, &pr), MQWS_OK);
+        return MQWS_BROKER_AUTH_ASYNC;
+    }
+    CHECK_INT(p->type, MQWS_PKT_AUTH);
+    enh_step = 2;
+    return mqws_view_eq(p->props.auth_data, mqws_view_cstr("response")) ? MQWS_BROKER_AUTH_OK
+                                                                        : 0x87;
+}
+
+TEST(v5_enhanced_authentication_exchange) {
+    net n;
+    net_init(&n, 0);
+    n.hooks.authenticate = enh_auth;
+    CHECK_INT(net_start(&n), 0);
+    conn_opts o;
+    memset(&o, 0, sizeof(o));
+    o.clean = 1;
+    o.auth_method = "X-TEST";
+    CHECK_INT(net_connect_opts(&n, 0, V5, "enh", &o), -1); /* AUTH came instead */
+    n.cli[0].rd = 0;
+    mqws_packet a;
+    CHECK(net_expect(&n, 0, MQWS_PKT_AUTH, &a));
+    CHECK_INT(a.reason_code, MQWS_RC_CONTINUE_AUTHENTICATION);
+    CHECK_VIEW(a.props.auth_data, "challenge");
+    mqws_packet r;
+    mqws_packet_init(&r, MQWS_PKT_AUTH);
+    r.reason_code = MQWS_RC_CONTINUE_AUTHENTICATION;
+    r.props.auth_method = mqws_view_cstr("X-TEST");
+    r.props.auth_data = mqws_view_cstr("response");
+    r.props.present |= MQWS_PROPF_AUTHENTICATION_METHOD | MQWS_PROPF_AUTHENTICATION_DATA;
+    CHECK(net_send(&n, 0, &r) > 0);
+    CHECK(net_expect(&n, 0, MQWS_PKT_CONNACK, &a));
+    CHECK_INT(a.reason_code, 0);
+    CHECK_INT(enh_step, 2);
+    finish(&n);
+}
+
+TEST(v5_auth_method_without_hook_is_refused_0x8c) {
+    net n;
+    start(&n);
+    conn_opts o;
+    memset(&o, 0, sizeof(o));
+    o.clean = 1;
+    o.auth_method = "SCRAM";
+    CHECK_INT(net_connect_opts(&n, 0, V5, "x", &o), MQWS_RC_BAD_AUTHENTICATION_METHOD);
+    finish(&n);
+}
+
+TEST(acl_denies_publish_and_subscribe) {
+    net n;
+    start(&n);
+    n.acl_deny_topic = 1;
+    CHECK_INT(net_connect(&n, 0, V5, "a5"), 0);
+    CHECK_INT(net_connect(&n, 1, V3, "a3"), 0);
+    CHECK_INT(net_subscribe(&n, 0, "deny/x", 1), MQWS_RC_NOT_AUTHORIZED);
+    CHECK_INT(net_subscribe(&n, 1, "deny/x", 1), 0x80);
+    CHECK_INT(net_subscribe(&n, 0, "#", 1), 1);
+    CHECK(net_publish(&n, 0, "deny/y", "x", 1, 0, 7) > 0);
+    mqws_packet a;
+    CHECK(net_expect(&n, 0, MQWS_PKT_PUBACK, &a));
+    CHECK_INT(a.reason_code, MQWS_RC_NOT_AUTHORIZED);
+    /* 3.1.1: acknowledged, not routed, the connection stays. */
+    CHECK(net_publish(&n, 1, "deny/y", "x", 1, 0, 8) > 0);
+    CHECK(net_expect(&n, 1, MQWS_PKT_PUBACK, &a));
+    CHECK(n.cli[1].c != NULL);
+    CHECK_INT(net_count_publish(&n, 0), 0);
+    /* A will on a denied topic refuses the CONNECT. */
+    conn_opts o = will_opts(0, 0);
+    o.will_topic = "deny/will";
+    CHECK_INT(net_connect_opts(&n, 2, V5, "w", &o), MQWS_RC_NOT_AUTHORIZED);
+    finish(&n);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Admission and limits */
+
+TEST(admission_max_connections_refuses_cleanly_0x89_and_0x03) {
+    net n;
+    net_init(&n, 0);
+    n.cfg.max_connections = 1;
+    CHECK_INT(net_start(&n), 0);
+    CHECK_INT(net_connect(&n, 0, V5, "first"), 0);
+    CHECK_INT(net_connect(&n, 1, V5, "second"), MQWS_RC_SERVER_BUSY);
+    CHECK_INT(net_connect(&n, 2, V3, "third"), MQWS_CONNACK_V3_SERVER_UNAVAILABLE);
+    CHECK(n.cli[1].finished);
+    CHECK(n.cli[2].finished);
+    /* The existing connection keeps working. */
+    CHECK_INT(net_subscribe(&n, 0, "t", 0), 0);
+    CHECK(net_publish(&n, 0, "t", "x", 0, 0, 0) > 0);
+    CHECK_INT(net_count_publish(&n, 0), 1);
+    /* Room again once it leaves. */
+    net_eof(&n, 0);
+    CHECK_INT(net_connect(&n, 1, V5, "second"), 0);
+    finish(&n);
+}
+
+TEST(admission_max_connecting_and_refuse_backlog) {
+    net n;
+    net_init(&n, 0);
+    n.cfg.max_connecting = 1;
+    n.cfg.refuse_backlog = 1;
+    CHECK_INT(net_start(&n), 0);
+    CHECK_INT(net_open(&n, 0, V5), 0);  /* connecting, no CONNECT yet */
+    CHECK_INT(net_open(&n, 1, V5), 0);  /* over max_connecting: kept to be refused */
+    CHECK_INT(net_open(&n, 2, V5), -1); /* backlog full */
+    mqws_broker_stats st;
+    st.size = sizeof(st);
+    mqws_broker_stats_get(n.b, &st);
+    CHECK_INT(st.connecting, 1);
+    mqws_packet p;
+    mqws_packet_init(&p, MQWS_PKT_CONNECT);
+    p.client_id = mqws_view_cstr("late");
+    p.clean_start = 1;
+    CHECK_INT(net_send(&n, 1, &p), MQWS_EHANDSHAKE); /* refused: the connection ends */
+    mqws_packet a;
+    CHECK(net_expect(&n, 1, MQWS_PKT_CONNACK, &a));
+    CHECK_INT(a.reason_code, MQWS_RC_SERVER_BUSY);
+    p.client_id = mqws_view_cstr("early");
+    CHECK(net_send(&n, 0, &p) > 0);
+    CHECK(net_expect(&n, 0, MQWS_PKT_CONNACK, &a));
+    CHECK_INT(a.reason_code, 0);
+    finish(&n);
+}
+
+TEST(admission_max_sessions_refused_0x97) {
+    net n;
+    net_init(&n, 0);
+    n.cfg.max_sessions = 1;
+    CHECK_INT(net_start(&n), 0);
+    CHECK_INT(net_connect(&n, 0, V5, "one"), 0);
+    CHECK_INT(net_connect(&n, 1, V5, "two"), MQWS_RC_QUOTA_EXCEEDED);
+    CHECK_INT(net_connect(&n, 2, V5, "one"), 0); /* the same id is not a new session */
+    finish(&n);
+}
+
+TEST(rate_limit_disconnects_v5_with_0x96) {
+    net n;
+    net_init(&n, 0);
+    n.cfg.client_msg_rate = 2;
+    CHECK_INT(net_start(&n), 0);
+    CHECK_INT(net_connect(&n, 0, V5, "fast"), 0);
+    CHECK_INT(net_connect(&n, 1, V5, "calm"), 0);
+    CHECK(net_publish(&n, 0, "t", "1", 0, 0, 0) > 0);
+    CHECK(net_publish(&n, 0, "t", "2", 0, 0, 0) > 0);
+    CHECK(net_publish(&n, 0, "t", "3", 0, 0, 0) > 0);
+    mqws_packet a;
+    CHECK(net_expect(&n, 0, MQWS_PKT_DISCONNECT, &a));
+    CHECK_INT(a.reason_code, MQWS_RC_MESSAGE_RATE_TOO_HIGH);
+    CHECK(n.cli[0].finished);
+    CHECK(net_publish(&n, 1, "t", "x", 1, 0, 1) > 0);
+    CHECK(net_expect(&n, 1, MQWS_PKT_PUBACK, &a));
+    mqws_broker_stats st;
+    st.size = sizeof(st);
+    mqws_broker_stats_get(n.b, &st);
+    CHECK_INT(st.rate_limited, 1);
+    finish(&n);
+}
+
+TEST(rate_limit_drop_policy_answers_0x97_and_refills) {
+    net n;
+    net_init(&n, 0);
+    n.cfg.global_msg_rate = 1;
+    n.cfg.rate_policy = MQWS_BROKER_RATE_DROP;
+    CHECK_INT(net_start(&n), 0);
+    CHECK_INT(net_connect(&n, 0, V5, "p"), 0);
+    CHECK_INT(net_subscribe(&n, 0, "t", 0), 0);
+    CHECK(net_publish(&n, 0, "t", "1", 1, 0, 1) > 0);
+    mqws_packet a;
+    CHECK(net_expect(&n, 0, MQWS_PKT_PUBLISH, &a)); /* routed (to itself) before the PUBACK */
+    CHECK(net_expect(&n, 0, MQWS_PKT_PUBACK, &a));
+    CHECK_INT(a.reason_code, 0);
+    CHECK(net_publish(&n, 0, "t", "2", 1, 0, 2) > 0);
+    CHECK(net_expect(&n, 0, MQWS_PKT_PUBACK, &a));
+    CHECK_INT(a.reason_code, MQWS_RC_QUOTA_EXCEEDED);
+    CHECK_INT(net_count_publish(&n, 0), 0);
+    n.now += 1000;
+    CHECK(net_publish(&n, 0, "t", "3", 1, 0, 3) > 0);
+    CHECK(net_expect(&n, 0, MQWS_PKT_PUBLISH, &a));
+    CHECK(net_expect(&n, 0, MQWS_PKT_PUBACK, &a));
+    CHECK_INT(a.reason_code, 0);
+    finish(&n);
+}
+
+TEST(slow_consumer_qos0_dropped_over_watermark_qos1_queued) {
+    net n;
+    net_init(&n, 0);
+    n.cfg.out_high = 2000;
+    n.cfg.out_low = 500;
+    CHECK_INT(net_start(&n), 0);
+    CHECK_INT(net_connect(&n, 0, V5, "slow"), 0);
+    CHECK_INT(net_connect(&n, 1, V5, "fast"), 0);
+    CHECK_INT(net_connect(&n, 2, V5, "pub"), 0);
+    CHECK_INT(net_subscribe(&n, 0, "t", 1), 1);
+    CHECK_INT(net_subscribe(&n, 1, "t", 1), 1);
+    n.cli[0].hold = 1;
+    char big[301];
+    memset(big, 'x', 300);
+    big[300] = 0;
+    for (int k = 0; k < 20; k++)
+        CHECK(net_publish(&n, 2, "t", big, 0, 0, 0) > 0);
+    LOG_HAS(&n, "PAUSE slow");
+    CHECK(mqws_broker_conn_paused(n.cli[0].c));
+    CHECK(mqws_conn_pending_bytes(n.cli[0].c) < 2000 + 400);
+    mqws_broker_stats st;
+    st.size = sizeof(st);
+    mqws_broker_stats_get(n.b, &st);
+    CHECK(st.dropped >= 13);
+    /* QoS 1 still goes to the session (its window and queue bound it). */
+    CHECK(net_publish(&n, 2, "t", "q1", 1, 0, 1) > 0);
+    CHECK_INT(net_count_publish(&n, 1), 21);
+    net_unhold(&n, 0);
+    LOG_HAS(&n, "RESUME slow");
+    int got = net_count_publish(&n, 0);
+    CHECK(got >= 7 && got <= 8);
+    finish(&n);
+}
+
+TEST(global_output_budget_pauses_and_resumes_everyone) {
+    net n;
+    net_init(&n, 0);
+    n.cfg.global_out_high = 1000;
+    CHECK_INT(net_start(&n), 0);
+    CHECK_INT(net_connect(&n, 0, V5, "s"), 0);
+    CHECK_INT(net_connect(&n, 1, V5, "p"), 0);
+    CHECK_INT(net_subscribe(&n, 0, "t", 0), 0);
+    n.cli[0].hold = 1;
+    char big[601];
+    memset(big, 'y', 600);
+    big[600] = 0;
+    CHECK(net_publish(&n, 1, "t", big, 0, 0, 0) > 0);
+    CHECK(!mqws_broker_paused(n.b));
+    CHECK(net_publish(&n, 1, "t", big, 0, 0, 0) > 0);
+    CHECK(mqws_broker_paused(n.b));
+    LOG_HAS(&n, "PAUSE   rc=00");
+    net_unhold(&n, 0);
+    CHECK(!mqws_broker_paused(n.b));
+    finish(&n);
+}
+
+TEST(close_all_disconnects_v5_with_reason_and_refuses_new) {
+    net n;
+    start(&n);
+    CHECK_INT(net_connect(&n, 0, V5, "a"), 0);
+    CHECK_INT(net_connect(&n, 1, V3, "b"), 0);
+    mqws_broker_close_all(n.b, MQWS_RC_SERVER_SHUTTING_DOWN);
+    net_flush(&n);
+    mqws_packet a;
+    CHECK(net_expect(&n, 0, MQWS_PKT_DISCONNECT, &a));
+    CHECK_INT(a.reason_code, MQWS_RC_SERVER_SHUTTING_DOWN);
+    CHECK(n.cli[0].finished);
+    CHECK(n.cli[1].finished);
+    CHECK_INT(net_connect(&n, 2, V5, "c"), MQWS_RC_SERVER_UNAVAILABLE);
+    finish(&n);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* $SYS and statistics */
+
+TEST(sys_topics_published_retained_at_interval) {
+    net n;
+    net_init(&n, 0);
+    n.cfg.sys_interval_ms = 5000;
+    CHECK_INT(net_start(&n), 0);
+    CHECK_INT(net_connect(&n, 0, V5, "mon"), 0);
+    CHECK_INT(net_subscribe(&n, 0, "$SYS/broker/clients/connected", 0), 0);
+    int64_t d = net_tick(&n, n.now);
+    CHECK_INT(d, 1000 + 5000);
+    CHECK_INT(net_count_publish(&n, 0), 0);
+    net_tick(&n, d);
+    mqws_packet a;
+    CHECK(net_expect(&n, 0, MQWS_PKT_PUBLISH, &a));
+    CHECK_VIEW(a.payload, "1");
+    CHECK_INT(a.retain, 0); /* a live message to an existing subscription */
+    CHECK_INT(net_connect(&n, 1, V3, "late"), 0);
+    CHECK_INT(net_subscribe(&n, 1, "$SYS/broker/#", 0), 0);
+    int k = 0;
+    while (net_next(&n, 1, &a))
+        if (a.type == MQWS_PKT_PUBLISH && a.retain)
+            k++;
+    CHECK(k >= 10); /* every statistic, retained */
+    /* "#" does not see them [MQTT-4.7.2-1]. */
+    CHECK_INT(net_subscribe(&n, 1, "#", 0), 0);
+    CHECK_INT(net_count_publish(&n, 1), 0);
+    finish(&n);
+}
+
+TEST(stats_count_messages_bytes_and_memory_back_to_baseline) {
+    net n;
+    start(&n);
+    mqws_broker_stats st0, st;
+    st0.size = st.size = sizeof(st);
+    mqws_broker_stats_get(n.b, &st0);
+    CHECK(st0.mem_total > 0);
+    CHECK_INT(net_connect(&n, 0, V5, "a"), 0);
+    CHECK_INT(net_connect(&n, 1, V3, "b"), 0);
+    CHECK_INT(net_subscribe(&n, 0, "t/#", 0), 0);
+    CHECK(net_publish(&n, 1, "t/1", "xyz", 0, 0, 0) > 0);
+    mqws_broker_stats_get(n.b, &st);
+    CHECK_INT(st.messages_in, 1);
+    CHECK_INT(st.messages_out, 1);
+    CHECK(st.bytes_in > 20);
+    CHECK(st.bytes_out > 10);
+    CHECK(st.mem_index > st0.mem_index);
+    CHECK(st.mem_sessions > 0);
+    CHECK_INT(st.subscriptions, 1);
+    CHECK_INT(st.output_pending, 0);
+    net_eof(&n, 0);
+    net_eof(&n, 1);
+    mqws_broker_stats_get(n.b, &st);
+    CHECK_INT(st.mem_sessions, 0);
+    CHECK_INT(st.connections, 0);
+    CHECK_INT(st.subscriptions, 0);
+    /* a small struct size gets only the fields it has room for */
+    struct {
+        size_t size;
+        uint64_t uptime;
+    } small = {sizeof(small), 0};
+    CHECK_INT(mqws_broker_stats_get(n.b, (mqws_broker_stats *)(void *)&small), MQWS_OK);
+    finish(&n);
+}
+
+TEST(tick_returns_the_next_deadline_and_host_publish_routes) {
+    net n;
+    start(&n);
+    CHECK_INT(net_tick(&n, 1000), INT64_MAX);
+    CHECK_INT(net_open(&n, 0, V5), 0);
+    /* The CONNECT timeout (10 s by default) is the only deadline. */
+    CHECK_INT(net_tick(&n, 1000), 11000);
+    net_tick(&n, 11000);
+    CHECK(n.cli[0].finished);
+    CHECK_INT(net_tick(&n, 11001), INT64_MAX);
+    CHECK_INT(net_connect(&n, 1, V5, "s"), 0);
+    CHECK_INT(net_subscribe(&n, 1, "h", 0), 0);
+    mqws_packet p;
+    mqws_packet_init(&p, MQWS_PKT_PUBLISH);
+    p.topic = mqws_view_cstr("h");
+    p.payload = mqws_view_cstr("from host");
+    CHECK_INT(mqws_broker_publish(n.b, &p), 1);
+    net_flush(&n);
+    CHECK_INT(net_count_publish(&n, 1), 1);
+    p.topic = mqws_view_cstr("bad/#");
+    CHECK_INT(mqws_broker_publish(n.b, &p), MQWS_EINVAL);
+    finish(&n);
+}
+
+TEST(config_validation) {
+    mqws_broker_config c = MQWS_BROKER_CONFIG_INIT;
+    c.out_low = c.out_high;
+    CHECK(mqws_broker_new(&c, NULL, NULL) == NULL);
+    mqws_broker_config c2 = MQWS_BROKER_CONFIG_INIT;
+    c2.rate_policy = 9;
+    CHECK(mqws_broker_new(&c2, NULL, NULL) == NULL);
+    mqws_broker_config c3 = MQWS_BROKER_CONFIG_INIT;
+    c3.size = 8;
+    CHECK(mqws_broker_new(&c3, NULL, NULL) == NULL);
+    mqws_broker *b = mqws_broker_new(NULL, NULL, NULL);
+    CHECK(b != NULL);
+    mqws_broker_free(b);
+    mqws_broker_free(NULL);
+}
+
+int main(void) {
+    RUN(connect_v311_and_v5_clients_get_connack);
+    RUN(publish_routes_to_v311_and_v5_subscribers);
+    RUN(v5_puback_0x10_when_no_matching_subscribers);
+    RUN(fan_out_shares_one_payload_slice);
+    RUN(next_writable_reports_each_connection_once);
+    RUN(mqtt_3_3_1_5_retained_message_stored_and_sent_to_new_subscribers);
+    RUN(mqtt_3_3_1_6_7_empty_retained_payload_deletes);
+    RUN(mqtt_3_3_1_9_10_11_retain_handling);
+    RUN(mqtt_3_3_1_12_13_retain_as_published);
+    RUN(mqtt_4_7_2_1_dollar_topics_not_matched_by_leading_wildcards);
+    RUN(retained_message_expiry_is_honoured_and_decremented);
+    RUN(mqtt_3_3_4_2_3_overlapping_subscriptions_delivered_once_max_qos_all_ids);
+    RUN(mqtt_3_8_4_8_qos_downgraded_to_granted);
+    RUN(mqtt_3_8_3_3_no_local);
+    RUN(mqtt_4_8_2_shared_subscription_one_member_per_message);
+    RUN(unsubscribe_stops_delivery_and_reports_0x11);
+    RUN(mqtt_3_1_2_8_will_published_on_abnormal_disconnect);
+    RUN(mqtt_3_1_2_10_no_will_after_normal_disconnect);
+    RUN(v5_disconnect_with_will_0x04_sends_the_will);
+    RUN(mqtt_3_1_3_9_will_delay_then_published_by_tick);
+    RUN(mqtt_3_1_3_9_reconnect_within_will_delay_cancels_will);
+    RUN(mqtt_3_1_2_24_keepalive_timeout_closes_and_publishes_will);
+    RUN(mqtt_3_1_4_3_takeover_v5_old_connection_gets_0x8e);
+    RUN(mqtt_3_1_4_3_takeover_v311_old_connection_closed);
+    RUN(mqtt_3_1_2_4_clean_start_discards_the_session);
+    RUN(persistent_session_queues_qos1_offline_and_resumes);
+    RUN(mqtt_3_1_2_11_offline_session_expires_after_expiry_interval);
+    RUN(session_expiry_zero_ends_with_the_connection);
+    RUN(authenticate_refusal_v5_reason_and_v311_code);
+    RUN(authenticate_asynchronous_answer);
+    RUN(v5_enhanced_authentication_exchange);
+    RUN(v5_auth_method_without_hook_is_refused_0x8c);
+    RUN(acl_denies_publish_and_subscribe);
+    RUN(admission_max_connections_refuses_cleanly_0x89_and_0x03);
+    RUN(admission_max_connecting_and_refuse_backlog);
+    RUN(admission_max_sessions_refused_0x97);
+    RUN(rate_limit_disconnects_v5_with_0x96);
+    RUN(rate_limit_drop_policy_answers_0x97_and_refills);
+    RUN(slow_consumer_qos0_dropped_over_watermark_qos1_queued);
+    RUN(global_output_budget_pauses_and_resumes_everyone);
+    RUN(close_all_disconnects_v5_with_reason_and_refuses_new);
+    RUN(sys_topics_published_retained_at_interval);
+    RUN(stats_count_messages_bytes_and_memory_back_to_baseline);
+    RUN(tick_returns_the_next_deadline_and_host_publish_routes);
+    RUN(config_validation);
+    return testlib_finish();
+}

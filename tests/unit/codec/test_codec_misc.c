@@ -116,6 +116,52 @@ TEST(decode_and_encode_refuse_unknown_levels) {
     CHECK_INT(mqws_encode(&p, MQWS_MQTT_311, buf, sizeof buf, &w), MQWS_EINVAL);
 }
 
+/* Direction (MQTT 5 Table 2-1, 3.1.1 Table 2.1): a server decodes with FROM_CLIENT, a client
+ * with FROM_SERVER; a packet that only flows the other way is a Protocol Error. DISCONNECT
+ * flows both ways only from 5.0 on; AUTH both ways. */
+TEST(mqtt_2_1_2_packet_direction_matrix) {
+    static const struct {
+        uint8_t type;
+        int c2s, s2c; /* may flow client to server, server to client */
+        int s2c_v3;   /* server to client before 5.0 */
+    } dir[] = {
+        {MQWS_PKT_CONNECT, 1, 0, 0},     {MQWS_PKT_CONNACK, 0, 1, 1},
+        {MQWS_PKT_PUBACK, 1, 1, 1},      {MQWS_PKT_PUBREC, 1, 1, 1},
+        {MQWS_PKT_PUBREL, 1, 1, 1},      {MQWS_PKT_PUBCOMP, 1, 1, 1},
+        {MQWS_PKT_SUBSCRIBE, 1, 0, 0},   {MQWS_PKT_SUBACK, 0, 1, 1},
+        {MQWS_PKT_UNSUBSCRIBE, 1, 0, 0}, {MQWS_PKT_UNSUBACK, 0, 1, 1},
+        {MQWS_PKT_PINGREQ, 1, 0, 0},     {MQWS_PKT_PINGRESP, 0, 1, 1},
+        {MQWS_PKT_DISCONNECT, 1, 1, 0},  {MQWS_PKT_AUTH, 1, 1, 0},
+    };
+    for (size_t i = 0; i < sizeof dir / sizeof dir[0]; i++) {
+        size_t t;
+        for (t = 0; types[t].type != dir[i].type; t++)
+            ;
+        for (int v = 0; v < 2; v++) {
+            uint8_t level = v ? MQWS_MQTT_5 : MQWS_MQTT_311;
+            const char *body = v ? types[t].body5 : types[t].body4;
+            if (!body)
+                continue;
+            cu_buf o;
+            mk(&o, (uint8_t)(types[t].type << 4 | types[t].flags), body);
+            int s2c = v ? dir[i].s2c : dir[i].s2c_v3;
+            if (dir[i].c2s)
+                DECODE_OK_BYTES(cu_keep(o.b, o.n), o.n, level, MQWS_DECODE_FROM_CLIENT, NULL);
+            else
+                DECODE_ERR_BYTES(o.b, o.n, level, MQWS_DECODE_FROM_CLIENT, MQWS_EPROTO, NULL);
+            if (s2c)
+                DECODE_OK_BYTES(cu_keep(o.b, o.n), o.n, level, MQWS_DECODE_FROM_SERVER, NULL);
+            else
+                DECODE_ERR_BYTES(o.b, o.n, level, MQWS_DECODE_FROM_SERVER, MQWS_EPROTO, NULL);
+            /* No direction check: everything decodes. */
+            DECODE_OK_BYTES(cu_keep(o.b, o.n), o.n, level, 0, NULL);
+        }
+    }
+    /* PUBLISH flows both ways. */
+    DECODE_OK("30 03 00 01 61", MQWS_MQTT_311, MQWS_DECODE_FROM_CLIENT, NULL);
+    DECODE_OK("30 03 00 01 61", MQWS_MQTT_311, MQWS_DECODE_FROM_SERVER, NULL);
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* PINGREQ, PINGRESP */
 
@@ -629,6 +675,7 @@ int main(void) {
     RUN(packet_init_sets_required_flags);
     RUN(mqtt311_2_2_1_type_15_is_reserved);
     RUN(decode_and_encode_refuse_unknown_levels);
+    RUN(mqtt_2_1_2_packet_direction_matrix);
     RUN(ping_round_trips);
     RUN(ping_direction);
     RUN(disconnect_round_trips);

@@ -1214,11 +1214,12 @@ mqws_broker *mqws_broker_new(const mqws_broker_config *cfg, const mqws_broker_ho
     b->store = mqws_topic_store_new(&sc);
     b->nbuckets = 64;
     b->buckets = mqws__alloc(&b->a_brk.a, b->nbuckets * sizeof(*b->buckets));
+    if (b->buckets)
+        memset(b->buckets, 0, b->nbuckets * sizeof(*b->buckets));
     if (!b->cb || !b->idx || !b->store || !b->buckets || heap_reserve(b, 64) < 0) {
         mqws_broker_free(b);
         return NULL;
     }
-    memset(b->buckets, 0, b->nbuckets * sizeof(*b->buckets));
     mqws_callbacks_set_on_connect(b->cb, cb_connect);
     mqws_callbacks_set_on_auth(b->cb, cb_auth);
     mqws_callbacks_set_on_publish(b->cb, cb_publish);

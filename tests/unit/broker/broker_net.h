@@ -47,7 +47,7 @@ typedef struct net {
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-static void
+static inline void
 net_logf(net *n, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -57,21 +57,21 @@ net_logf(net *n, const char *fmt, ...) {
         n->log_len += (size_t)k;
 }
 
-static const char *ev_name(int t) {
+static inline const char *ev_name(int t) {
     static const char *names[] = {"?",        "CONNECT", "REFUSED", "DISCONNECT", "SUBSCRIBE",
                                   "UNSUB",    "PUBLISH", "DROP",    "PAUSE",      "RESUME",
                                   "TAKEOVER", "EXPIRED", "WILL"};
     return t >= 0 && t <= 12 ? names[t] : "?";
 }
 
-static void net_on_event(void *user, const mqws_broker_event *ev) {
+static inline void net_on_event(void *user, const mqws_broker_event *ev) {
     net *n = user;
     net_logf(n, "%s %.*s %.*s rc=%02x q%u n=%u\n", ev_name(ev->type), (int)ev->client_id.len,
              (const char *)ev->client_id.ptr, (int)ev->topic.len, (const char *)ev->topic.ptr,
              ev->reason, ev->qos, ev->count);
 }
 
-static int net_authenticate(void *user, mqws_conn *c, void *cu, const mqws_packet *p) {
+static inline int net_authenticate(void *user, mqws_conn *c, void *cu, const mqws_packet *p) {
     net *n = user;
     (void)c;
     (void)cu;
@@ -80,8 +80,8 @@ static int net_authenticate(void *user, mqws_conn *c, void *cu, const mqws_packe
     return n->auth_result;
 }
 
-static int net_authorize(void *user, mqws_conn *c, void *cu, int action, mqws_view id,
-                         mqws_view topic, uint8_t qos, uint8_t retain) {
+static inline int net_authorize(void *user, mqws_conn *c, void *cu, int action, mqws_view id,
+                                mqws_view topic, uint8_t qos, uint8_t retain) {
     net *n = user;
     (void)c;
     (void)cu;
@@ -94,7 +94,7 @@ static int net_authorize(void *user, mqws_conn *c, void *cu, int action, mqws_vi
     return 0;
 }
 
-static void net_init(net *n, long fail_at) {
+static inline void net_init(net *n, long fail_at) {
     memset(n, 0, sizeof(*n));
     testlib_alloc_init(&n->ta, fail_at);
     mqws_broker_config c = MQWS_BROKER_CONFIG_INIT;
@@ -114,19 +114,19 @@ static void net_init(net *n, long fail_at) {
 }
 
 /* Returns 0, or -1 when the broker could not be created. */
-static int net_start(net *n) {
+static inline int net_start(net *n) {
     n->b = mqws_broker_new(&n->cfg, &n->hooks, n);
     return n->b ? 0 : -1;
 }
 
-static void cli_reset_out(tcli *t) {
+static inline void cli_reset_out(tcli *t) {
     free(t->out);
     t->out = NULL;
     t->out_len = t->rd = 0;
 }
 
 /* Write every client's pending output into its buffer, as a host loop pass would. */
-static void net_flush(net *n) {
+static inline void net_flush(net *n) {
     mqws_conn *c;
     mqws_iovec iov[16];
     while ((c = mqws_broker_next_writable(n->b)) != NULL) {
@@ -158,7 +158,7 @@ static void net_flush(net *n) {
 }
 
 /* Write a held client's output now. */
-static void net_unhold(net *n, int i) {
+static inline void net_unhold(net *n, int i) {
     n->cli[i].hold = 0;
     mqws_iovec iov[16];
     tcli *t = &n->cli[i];
@@ -179,7 +179,7 @@ static void net_unhold(net *n, int i) {
     net_flush(n);
 }
 
-static int net_open(net *n, int i, uint8_t level) {
+static inline int net_open(net *n, int i, uint8_t level) {
     tcli *t = &n->cli[i];
     cli_reset_out(t);
     t->level = level;
@@ -189,7 +189,7 @@ static int net_open(net *n, int i, uint8_t level) {
     return t->c ? 0 : -1;
 }
 
-static int64_t net_send(net *n, int i, const mqws_packet *p) {
+static inline int64_t net_send(net *n, int i, const mqws_packet *p) {
     tcli *t = &n->cli[i];
     uint8_t buf[4096];
     size_t len = 0;
@@ -203,7 +203,7 @@ static int64_t net_send(net *n, int i, const mqws_packet *p) {
     return r;
 }
 
-static void net_eof(net *n, int i) {
+static inline void net_eof(net *n, int i) {
     tcli *t = &n->cli[i];
     if (!t->c)
         return;
@@ -213,7 +213,7 @@ static void net_eof(net *n, int i) {
     net_flush(n);
 }
 
-static int64_t net_tick(net *n, int64_t now) {
+static inline int64_t net_tick(net *n, int64_t now) {
     n->now = now;
     int64_t d = mqws_broker_tick(n->b, now);
     net_flush(n);
@@ -222,7 +222,7 @@ static int64_t net_tick(net *n, int64_t now) {
 
 /* Decode the next packet the broker sent to client i; 1 if one was there, else 0. Views point
  * into the client's buffer (valid until cli_reset_out). */
-static int net_next(net *n, int i, mqws_packet *p) {
+static inline int net_next(net *n, int i, mqws_packet *p) {
     tcli *t = &n->cli[i];
     if (t->rd >= t->out_len)
         return 0;
@@ -237,7 +237,7 @@ static int net_next(net *n, int i, mqws_packet *p) {
 }
 
 /* The next packet must be of `type`. */
-static int net_expect(net *n, int i, int type, mqws_packet *p) {
+static inline int net_expect(net *n, int i, int type, mqws_packet *p) {
     mqws_packet tmp;
     if (!p)
         p = &tmp;
@@ -247,7 +247,7 @@ static int net_expect(net *n, int i, int type, mqws_packet *p) {
 }
 
 /* Count the remaining PUBLISH packets for client i (consumes them). */
-static int net_count_publish(net *n, int i) {
+static inline int net_count_publish(net *n, int i) {
     mqws_packet p;
     int k = 0;
     while (net_next(n, i, &p))
@@ -269,7 +269,8 @@ typedef struct conn_opts {
 } conn_opts;
 
 /* Open client i and send CONNECT; returns the CONNACK reason (or -1 if none came). */
-static int net_connect_opts(net *n, int i, uint8_t level, const char *id, const conn_opts *o) {
+static inline int net_connect_opts(net *n, int i, uint8_t level, const char *id,
+                                   const conn_opts *o) {
     if (net_open(n, i, level) < 0)
         return -2;
     mqws_packet p;
@@ -303,15 +304,15 @@ static int net_connect_opts(net *n, int i, uint8_t level, const char *id, const 
     return a.reason_code | (a.session_present ? 0x100 : 0);
 }
 
-static int net_connect(net *n, int i, uint8_t level, const char *id) {
+static inline int net_connect(net *n, int i, uint8_t level, const char *id) {
     conn_opts o;
     memset(&o, 0, sizeof(o));
     o.clean = 1;
     return net_connect_opts(n, i, level, id, &o);
 }
 
-static int64_t net_publish(net *n, int i, const char *topic, const char *payload, uint8_t qos,
-                           uint8_t retain, uint16_t pid) {
+static inline int64_t net_publish(net *n, int i, const char *topic, const char *payload,
+                                  uint8_t qos, uint8_t retain, uint16_t pid) {
     mqws_packet p;
     mqws_packet_init(&p, MQWS_PKT_PUBLISH);
     p.topic = mqws_view_cstr(topic);
@@ -329,7 +330,8 @@ typedef struct sub_opts {
 
 /* SUBSCRIBE one filter; returns the SUBACK verdict (or -1). Retained messages sent right after
  * the SUBACK stay in the client's buffer. */
-static int net_subscribe_opts(net *n, int i, const char *filter, uint8_t qos, const sub_opts *o) {
+static inline int net_subscribe_opts(net *n, int i, const char *filter, uint8_t qos,
+                                     const sub_opts *o) {
     mqws_subscription s;
     memset(&s, 0, sizeof(s));
     s.filter = mqws_view_cstr(filter);
@@ -356,11 +358,11 @@ static int net_subscribe_opts(net *n, int i, const char *filter, uint8_t qos, co
     return a.reason_codes.ptr[0];
 }
 
-static int net_subscribe(net *n, int i, const char *filter, uint8_t qos) {
+static inline int net_subscribe(net *n, int i, const char *filter, uint8_t qos) {
     return net_subscribe_opts(n, i, filter, qos, NULL);
 }
 
-static int net_disconnect(net *n, int i, uint8_t reason) {
+static inline int net_disconnect(net *n, int i, uint8_t reason) {
     mqws_packet p;
     mqws_packet_init(&p, MQWS_PKT_DISCONNECT);
     p.reason_code = reason;
@@ -368,7 +370,7 @@ static int net_disconnect(net *n, int i, uint8_t reason) {
     return r < 0 ? (int)r : 0;
 }
 
-static void net_stop(net *n) {
+static inline void net_stop(net *n) {
     mqws_broker_free(n->b);
     n->b = NULL;
     for (int i = 0; i < NET_MAX_CLI; i++) {

@@ -8,6 +8,8 @@ static const mqws_callbacks no_callbacks;
 #define NO_DEADLINE INT64_MAX
 #define MAX_SUB_IDS 32u
 
+static void drain_early(mqws_session *s);
+
 static int sess_is_open(const mqws_session *s) { return s->state < MQWS_SESSION_CLOSING; }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -463,6 +465,9 @@ static void discard_will(mqws_session *s) {
 }
 
 static void input_reset(mqws_session *s) {
+    mqws__free(s->a, s->early, s->early_len);
+    s->early = NULL;
+    s->early_len = 0;
     mqws__free(s->a, s->inbuf, s->in_total);
     s->inbuf = NULL;
     s->in_len = 0;
@@ -944,7 +949,7 @@ uint16_t mqws_session_keep_alive(const mqws_session *s) { return s->keep_alive; 
 uint32_t mqws_session_expiry_interval(const mqws_session *s) { return s->session_expiry; }
 
 size_t mqws__session_heap(const mqws_session *s) {
-    size_t n = sizeof(*s) + s->client_id_len + (s->inbuf ? s->in_total : 0);
+    size_t n = sizeof(*s) + s->client_id_len + (s->inbuf ? s->in_total : 0) + s->early_len;
     for (const sess_out *it = s->out_head; it; it = it->next)
         n += sizeof(*it) + it->cap;
     for (const sess_msg *m = s->infl_head; m; m = m->next)
@@ -1247,9 +1252,12 @@ int mqws_session_accept(mqws_session *s, int session_present, const mqws_props *
     rc = resend_inflight(s);
     if (rc >= 0)
         rc = pump(s);
-    if (rc < 0)
+    if (rc < 0) {
         proto_close(s, rc, MQWS_RC_UNSPECIFIED_ERROR, NULL, "out of memory");
-    return rc;
+        return rc;
+    }
+    drain_early(s); /* packets that arrived while the host decided */
+    return MQWS_OK;
 }
 
 int mqws_session_reject(mqws_session *s, uint8_t reason, const mqws_props *props) {
@@ -1841,15 +1849,37 @@ static void frame_error(mqws_session *s, int rc) {
         proto_close(s, rc, MQWS_RC_MALFORMED_PACKET, "MQTT-1.5.5-1", "malformed fixed header");
 }
 
-int64_t mqws_session_recv(mqws_session *s, const uint8_t *buf, size_t len) {
-    if (!s || (!buf && len))
-        return MQWS_EINVAL;
-    if (!sess_is_open(s))
-        return MQWS_ECLOSED;
-    if (s->role == MQWS_SESSION_CLIENT && s->state == MQWS_SESSION_IDLE)
-        return MQWS_ESTATE;
+/* Keep what a client sent behind its CONNECT while the host decides (asynchronous
+ * authentication): a client need not wait for CONNACK (§3.1.4), and the host's buffer is not
+ * kept. Bounded; processed in order once accepted. */
+#define EARLY_MAX 65536u
+
+static int stash_early(mqws_session *s, const uint8_t *b, size_t n) {
+    if (n > EARLY_MAX - s->early_len) {
+        proto_close(s, MQWS_ELIMIT, MQWS_RC_QUOTA_EXCEEDED, NULL, "too much data before CONNACK");
+        return MQWS_ELIMIT;
+    }
+    uint8_t *e = s->early ? mqws__realloc(s->a, s->early, s->early_len, s->early_len + n)
+                          : mqws__alloc(s->a, n);
+    if (!e) {
+        proto_close(s, MQWS_ENOMEM, MQWS_RC_UNSPECIFIED_ERROR, NULL, "out of memory");
+        return MQWS_ENOMEM;
+    }
+    memcpy(e + s->early_len, b, n);
+    s->early = e;
+    s->early_len += (uint32_t)n;
+    return MQWS_OK;
+}
+
+static int64_t recv_bytes(mqws_session *s, const uint8_t *buf, size_t len) {
     size_t pos = 0;
     while (pos < len && sess_is_open(s)) {
+        if (s->role == MQWS_SESSION_SERVER && s->state == MQWS_SESSION_CONNECTING &&
+            !s->auth_pending && s->in_len == 0) {
+            if (stash_early(s, buf + pos, len - pos) == MQWS_OK)
+                pos = len;
+            break;
+        }
         if (s->in_len == 0) {
             mqws_frame_info fi;
             int rc = mqws_frame(buf + pos, len - pos, s->max_packet_in, &fi);
@@ -1912,6 +1942,35 @@ int64_t mqws_session_recv(mqws_session *s, const uint8_t *buf, size_t len) {
     if (!sess_is_open(s) && s->close.error < 0)
         return s->close.error;
     return (int64_t)pos;
+}
+
+static void drain_early(mqws_session *s) {
+    while (s->early && s->state == MQWS_SESSION_CONNECTED && !s->in_recv) {
+        uint8_t *b = s->early;
+        uint32_t n = s->early_len;
+        s->early = NULL;
+        s->early_len = 0;
+        s->in_recv = 1;
+        (void)recv_bytes(s, b, n);
+        s->in_recv = 0;
+        mqws__free(s->a, b, n);
+    }
+}
+
+int64_t mqws_session_recv(mqws_session *s, const uint8_t *buf, size_t len) {
+    if (!s || (!buf && len))
+        return MQWS_EINVAL;
+    if (!sess_is_open(s))
+        return MQWS_ECLOSED;
+    if (s->role == MQWS_SESSION_CLIENT && s->state == MQWS_SESSION_IDLE)
+        return MQWS_ESTATE;
+    if (s->in_recv)
+        return MQWS_ESTATE; /* not from inside a callback */
+    s->in_recv = 1;
+    int64_t r = recv_bytes(s, buf, len);
+    s->in_recv = 0;
+    drain_early(s);
+    return r;
 }
 
 void mqws_session_eof(mqws_session *s) {

@@ -124,6 +124,8 @@ struct mqws_session {
     uint32_t in_len;
     uint32_t in_total; /* 0 while the fixed header is incomplete */
     uint8_t *inbuf;
+    uint8_t *early; /* server: packets pipelined behind a CONNECT whose answer is pending */
+    uint32_t early_len;
 
     uint8_t *client_id;
     sess_will *will;
@@ -168,6 +170,7 @@ struct mqws_session {
     uint8_t will_fired;
     uint8_t expiry_zero_connect; /* 5.0: CONNECT had Session Expiry 0 (§3.14.2.2.2) */
     uint8_t expired;             /* server: the session state is gone */
+    uint8_t in_recv;             /* inside mqws_session_recv */
     uint8_t in_hdr[5];
 
     mqws_close_info close;

@@ -85,8 +85,11 @@ static inline int cb_publish(mqws_session *s, const mqws_packet *p, void *user) 
 
 static inline void cb_ack(mqws_session *s, const mqws_packet *p, void *user) {
     (void)s;
-    rig_logf(user, "ACK %s id=%u rc=%02x\n", mqws_packet_type_name(p->type), p->packet_id,
-             p->reason_code);
+    /* SUBACK / UNSUBACK carry one code per entry: show the first */
+    uint8_t rc = p->reason_code;
+    if (p->type == MQWS_PKT_SUBACK || p->type == MQWS_PKT_UNSUBACK)
+        rc = p->reason_codes.len ? p->reason_codes.ptr[0] : 0;
+    rig_logf(user, "ACK %s id=%u rc=%02x\n", mqws_packet_type_name(p->type), p->packet_id, rc);
 }
 
 static inline void cb_subscribe(mqws_session *s, const mqws_packet *p, uint8_t *v, void *user) {

@@ -782,7 +782,7 @@ TEST(client_subscribe_publish_qos2_roundtrip) {
     CHECK_OUT(&r,
               "82 08 00 01 00 03 61 2f 62 01 34 09 00 03 61 2f 62 00 02 68 69 62 02 00 02 40 02 "
               "00 09");
-    CHECK_LOG(&r, "CONNACK sp=0 rc=00\nACK SUBACK id=1 rc=00\nACK PUBCOMP id=2 rc=00\n"
+    CHECK_LOG(&r, "CONNACK sp=0 rc=00\nACK SUBACK id=1 rc=01\nACK PUBCOMP id=2 rc=00\n"
                   "PUBLISH a/b q1 r0 d0 id=9 hi\n");
     rig_stop(&r);
     CHECK_ALLOC_CLEAN(&r.ta);
@@ -813,6 +813,171 @@ TEST(client_first_packet_must_be_connack) {
     client_connect(&r, 4, 1);
     rig_feed_hex(&r, "d0 00", FEED_WHOLE);
     CHECK_INT(r.last_rc, MQWS_EPROTO);
+    rig_stop(&r);
+    CHECK_ALLOC_CLEAN(&r.ta);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Asynchronous accept with pipelined packets, enhanced authentication, re-authentication */
+
+TEST(async_accept_processes_packets_pipelined_behind_connect) {
+    rig r;
+    rig_init_cfg(&r, MQWS_SESSION_SERVER, 0);
+    setup_defer(&r);
+    CHECK(rig_start(&r) == 0);
+    /* A client need not wait for CONNACK (§3.1.4): its PUBLISH and PINGREQ wait for the host. */
+    rig_feed_hex(&r, CONNECT311_C1 "32 09 00 03 61 2f 62 00 07 68 69 c0 00", FEED_BYTES);
+    CHECK_INT(r.out_len, 0);
+    CHECK_LOG(&r, "CONNECT id=c1 v4 ka=60 clean=1 will=0\n");
+    CHECK_INT(mqws_session_accept(r.s, 0, NULL), MQWS_OK);
+    rig_drain(&r);
+    CHECK_OUT(&r, CONNACK311 "40 02 00 07 d0 00");
+    CHECK_LOG(&r, "CONNECT id=c1 v4 ka=60 clean=1 will=0\nPUBLISH a/b q1 r0 d0 id=7 hi\n");
+    rig_stop(&r);
+    CHECK_ALLOC_CLEAN(&r.ta);
+}
+
+static mqws_props auth_props(const char *data) {
+    mqws_props p;
+    mqws_props_init(&p);
+    p.present = MQWS_PROPF_AUTHENTICATION_METHOD;
+    p.auth_method = mqws_view_cstr("m");
+    if (data) {
+        p.present |= MQWS_PROPF_AUTHENTICATION_DATA;
+        p.auth_data = mqws_view_cstr(data);
+    }
+    return p;
+}
+
+static void cb_connect_enhanced(mqws_session *s, const mqws_packet *c, void *user) {
+    rig_logf(user, "CONNECT method=%.*s\n", (int)c->props.auth_method.len,
+             (const char *)c->props.auth_method.ptr);
+    mqws_props p = auth_props("c1");
+    CHECK_INT(mqws_session_auth(s, MQWS_RC_CONTINUE_AUTHENTICATION, &p), MQWS_OK);
+}
+
+static void cb_auth_enhanced(mqws_session *s, const mqws_packet *a, void *user) {
+    rig_logf(user, "AUTH rc=%02x data=%.*s\n", a->reason_code, (int)a->props.auth_data.len,
+             (const char *)a->props.auth_data.ptr);
+    mqws_props p = auth_props(NULL);
+    if (a->reason_code == MQWS_RC_REAUTHENTICATE)
+        CHECK_INT(mqws_session_auth(s, 0x00, &p), MQWS_OK);
+    else
+        CHECK_INT(mqws_session_accept(s, 0, &p), MQWS_OK);
+}
+
+TEST(mqtt_4_12_enhanced_authentication_and_reauthentication) {
+    for (int mode = 0; mode < 3; mode++) {
+        rig r;
+        rig_init_cfg(&r, MQWS_SESSION_SERVER, 0);
+        CHECK(rig_start(&r) == 0);
+        mqws_callbacks_set_on_connect(r.cb, cb_connect_enhanced);
+        mqws_callbacks_set_on_auth(r.cb, cb_auth_enhanced);
+        rig_feed_hex(&r,
+                     "10 13 00 04 4d 51 54 54 05 02 00 3c 04 15 00 01 6d 00 02 63 31"
+                     "f0 0b 18 09 15 00 01 6d 16 00 02 6f 6b" /* client continues */
+                     "f0 0b 19 09 15 00 01 6d 16 00 02 72 61" /* later: re-authentication */,
+                     mode);
+        CHECK_OUT(&r, "f0 0b 18 09 15 00 01 6d 16 00 02 63 31"
+                      "20 12 00 00 0f 15 00 01 6d 21 00 40 22 00 10 27 00 10 00 00"
+                      "f0 06 00 04 15 00 01 6d");
+        CHECK_LOG(&r, "CONNECT method=m\nAUTH rc=18 data=ok\nAUTH rc=19 data=ra\n");
+        rig_stop(&r);
+        CHECK_ALLOC_CLEAN(&r.ta);
+    }
+}
+
+TEST(enhanced_auth_without_handler_refused_0x8c) {
+    rig r;
+    rig_init_cfg(&r, MQWS_SESSION_SERVER, 0);
+    CHECK(rig_start(&r) == 0);
+    mqws_callbacks_set_on_auth(r.cb, NULL);
+    rig_feed_hex(&r, "10 13 00 04 4d 51 54 54 05 02 00 3c 04 15 00 01 6d 00 02 63 31", FEED_WHOLE);
+    CHECK_OUT(&r, "20 03 00 8c 00");
+    rig_stop(&r);
+    CHECK_ALLOC_CLEAN(&r.ta);
+}
+
+TEST(non_auth_packet_during_enhanced_auth_is_protocol_error) {
+    rig r;
+    rig_init_cfg(&r, MQWS_SESSION_SERVER, 0);
+    CHECK(rig_start(&r) == 0);
+    mqws_callbacks_set_on_connect(r.cb, cb_connect_enhanced);
+    rig_feed_hex(&r, "10 13 00 04 4d 51 54 54 05 02 00 3c 04 15 00 01 6d 00 02 63 31 c0 00",
+                 FEED_WHOLE);
+    CHECK_INT(mqws_session_want_read(r.s), 0);
+    rig_stop(&r);
+    CHECK_ALLOC_CLEAN(&r.ta);
+}
+
+TEST(session_expiry_set_at_disconnect_after_zero_is_protocol_error) {
+    DIALOGUE(NULL, CONNECT5_C1 "e0 07 00 05 11 00 00 00 05", CONNACK5_DEFAULT "e0 01 82",
+             "CONNECT id=c1 v5 ka=60 clean=1 will=0\nCLOSE MQWS_EPROTO rc=82 peer=0\n");
+}
+
+TEST(disconnect_with_will_0x04_publishes_will_5) {
+    /* 5.0 CONNECT with will "w"/"bye", no delay */
+    DIALOGUE(NULL,
+             "10 18 00 04 4d 51 54 54 05 06 00 3c 00 00 02 63 31 00 00 01 77 00 03 62 79 65"
+             "e0 01 04",
+             CONNACK5_DEFAULT,
+             "CONNECT id=c1 v5 ka=60 clean=1 will=1\nWILL w q0 bye\n"
+             "CLOSE MQWS_OK rc=04 peer=1 disconnect\n");
+}
+
+TEST(client_topic_alias_within_server_limit) {
+    rig r;
+    rig_init_cfg(&r, MQWS_SESSION_CLIENT, 0);
+    CHECK(rig_start(&r) == 0);
+    client_connect(&r, 5, 1);
+    rig_feed_hex(&r, "20 06 00 00 03 22 00 01", FEED_WHOLE); /* server: alias maximum 1 */
+    r.out_len = 0;
+    CHECK_INT(publish(&r, "a", "1", 0, NULL, NULL), MQWS_OK);
+    CHECK_INT(publish(&r, "a", "2", 0, NULL, NULL), MQWS_OK);
+    CHECK_INT(publish(&r, "b", "3", 0, NULL, NULL), MQWS_OK);
+    CHECK_OUT(&r, "30 08 00 01 61 03 23 00 01 31 30 07 00 00 03 23 00 01 32"
+                  "30 08 00 01 62 03 23 00 01 33");
+    rig_stop(&r);
+    CHECK_ALLOC_CLEAN(&r.ta);
+}
+
+TEST(client_honours_server_keep_alive_and_maximum_qos) {
+    rig r;
+    rig_init_cfg(&r, MQWS_SESSION_CLIENT, 0);
+    CHECK(rig_start(&r) == 0);
+    client_connect(&r, 5, 1);
+    rig_feed_hex(&r, "20 08 00 00 05 13 00 05 24 00", FEED_WHOLE); /* keep alive 5, max QoS 0 */
+    CHECK_INT(mqws_session_keep_alive(r.s), 5);
+    CHECK_INT(mqws_session_tick(r.s, 1000), 6000);
+    CHECK_INT(publish(&r, "a", "1", 1, NULL, NULL), MQWS_EINVAL); /* [MQTT-3.2.2-11] */
+    rig_stop(&r);
+    CHECK_ALLOC_CLEAN(&r.ta);
+}
+
+TEST(client_session_not_present_drops_unacknowledged) {
+    rig r;
+    rig_init_cfg(&r, MQWS_SESSION_CLIENT, 0);
+    setup_client311(&r);
+    CHECK(rig_start(&r) == 0);
+    client_connect(&r, 4, 0);
+    rig_feed_hex(&r, "20 02 00 00", FEED_WHOLE);
+    CHECK_INT(publish(&r, "a", "1", 1, NULL, NULL), MQWS_OK);
+    mqws_session_eof(r.s);
+    client_connect(&r, 4, 0);
+    rig_feed_hex(&r, "20 02 00 00", FEED_WHOLE); /* the server lost the session */
+    CHECK(strstr(r.log, "DROP a MQWS_ECLOSED\n") != NULL);
+    rig_stop(&r);
+    CHECK_ALLOC_CLEAN(&r.ta);
+}
+
+TEST(connack_refusal_closes_client) {
+    rig r;
+    rig_init_cfg(&r, MQWS_SESSION_CLIENT, 0);
+    CHECK(rig_start(&r) == 0);
+    client_connect(&r, 5, 1);
+    rig_feed_hex(&r, "20 03 00 87 00", FEED_WHOLE);
+    CHECK_LOG(&r, "CONNACK sp=0 rc=87\nCLOSE MQWS_EHANDSHAKE rc=87 peer=1\n");
+    CHECK_INT(mqws_session_state(r.s), MQWS_SESSION_CLOSED);
     rig_stop(&r);
     CHECK_ALLOC_CLEAN(&r.ta);
 }
@@ -915,6 +1080,16 @@ int main(void) {
     RUN(client_subscribe_publish_qos2_roundtrip);
     RUN(client_reconnect_resumes_with_dup);
     RUN(client_first_packet_must_be_connack);
+    RUN(async_accept_processes_packets_pipelined_behind_connect);
+    RUN(mqtt_4_12_enhanced_authentication_and_reauthentication);
+    RUN(enhanced_auth_without_handler_refused_0x8c);
+    RUN(non_auth_packet_during_enhanced_auth_is_protocol_error);
+    RUN(session_expiry_set_at_disconnect_after_zero_is_protocol_error);
+    RUN(disconnect_with_will_0x04_publishes_will_5);
+    RUN(client_topic_alias_within_server_limit);
+    RUN(client_honours_server_keep_alive_and_maximum_qos);
+    RUN(client_session_not_present_drops_unacknowledged);
+    RUN(connack_refusal_closes_client);
     RUN(idle_session_heap_at_most_512_bytes);
     return testlib_finish();
 }

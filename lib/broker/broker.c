@@ -343,14 +343,48 @@ static void touch(mqws_broker *b, bk_conn *c) {
     link_push(&b->touch, &c->touch);
 }
 
+/* Tick a connection to the broker's time and file its next deadline. Callbacks may run. */
+static void conn_tick(mqws_broker *b, bk_conn *c) {
+    int64_t t = mqws_conn_tick(c->conn, b->now);
+    c->clock = b->now;
+    if (t <= b->now && t != NO_DEADLINE)
+        t = b->now + 1;
+    heap_set(b, c, t);
+}
+
+static void off_tick(mqws_broker *b, bk_sess *s) {
+    int64_t t = mqws_session_tick(s->off, b->now);
+    s->clock = b->now;
+    if (t <= b->now && t != NO_DEADLINE)
+        t = b->now + 1;
+    heap_set(b, s, s->dead ? NO_DEADLINE : t);
+}
+
+/* A session's clock only moves when it is ticked; an idle subscriber's may be old. Before a
+ * message is queued on it (its Message Expiry counts from the session's now), bring it to the
+ * broker's time, but only when none of its deadlines has passed: then the tick fires nothing
+ * and no callback can run in the middle of a routing. */
+static void clock_sync(mqws_broker *b, bk_sess *t) {
+    void *obj = t->conn ? (void *)t->conn : (void *)t;
+    int64_t clock = t->conn ? t->conn->clock : t->clock;
+    if (clock == b->now)
+        return;
+    uint32_t pos = *heap_pos(obj);
+    if (pos != BK_NO_POS && b->heap[pos].at <= b->now)
+        return; /* a timer is due: mqws_broker_tick() handles it first */
+    if (t->conn)
+        conn_tick(b, t->conn);
+    else if (t->off)
+        off_tick(b, t);
+}
+
 /* Re-tick connections whose deadlines may have moved, and report them to the host. */
 static void process_touched(mqws_broker *b) {
     while (!link_empty(&b->touch)) {
         bk_conn *c = CONTAINER(b->touch.next, bk_conn, touch);
         link_del(&c->touch);
         c->in_touch = 0;
-        int64_t t = mqws_conn_tick(c->conn, b->now);
-        heap_set(b, c, t);
+        conn_tick(b, c);
         mark_dirty(b, c);
     }
 }
@@ -513,6 +547,8 @@ static int deliver(mqws_broker *b, bk_sess *t, const mqws_packet *p, uint8_t qos
         if (!*slice)
             return MQWS_ENOMEM;
     }
+    if (p->props.present & MQWS_PROPF_MESSAGE_EXPIRY_INTERVAL)
+        clock_sync(b, t);
     mqws_packet q = *p;
     q.qos = qos;
     q.retain = retain;
@@ -1340,7 +1376,7 @@ mqws_conn *mqws_broker_accept(mqws_broker *b, const mqws_conn_config *cfg, void 
     b->nconns++;
     if (refuse_reason)
         b->nrefusing++;
-    heap_set(b, c, mqws_conn_tick(c->conn, now_ms));
+    conn_tick(b, c);
     return c->conn;
 fail:
     if (!refuse_reason)
@@ -1367,7 +1403,7 @@ int64_t mqws_broker_recv(mqws_broker *b, mqws_conn *conn, uint8_t *buf, size_t l
         return MQWS_EINVAL;
     set_now(b, now_ms);
     /* The session's clock must be current before its input: keepalive counts from here. */
-    (void)mqws_conn_tick(conn, b->now);
+    conn_tick(b, c);
     int64_t rc = mqws_conn_recv(conn, buf, len);
     if (rc > 0)
         b->bytes_in += (uint64_t)rc;
@@ -1409,6 +1445,7 @@ void mqws_broker_eof(mqws_broker *b, mqws_conn *conn) {
     bk_conn *c = bk_of(conn);
     if (!b || !c)
         return;
+    conn_tick(b, c); /* will delay and session expiry count from now */
     mqws_conn_eof(conn);
     heir_complete(b, c);
     touch(b, c);
@@ -1420,6 +1457,7 @@ void mqws_broker_release(mqws_broker *b, mqws_conn *conn) {
     bk_conn *c = bk_of(conn);
     if (!b || !c)
         return;
+    conn_tick(b, c);
     if (mqws_conn_want_read(conn) || mqws_conn_want_write(conn))
         mqws_conn_eof(conn);
     heir_complete(b, c);
@@ -1439,7 +1477,7 @@ void mqws_broker_release(mqws_broker *b, mqws_conn *conn) {
             b->nsess_off++;
             mqws_session_set_user(s, bs);
             heap_remove(b, c); /* frees the slot the offline session takes */
-            heap_set(b, bs, mqws_session_tick(s, b->now));
+            off_tick(b, bs);
         } else {
             if (s)
                 mqws_session_free(s);
@@ -1459,6 +1497,7 @@ int mqws_broker_disconnect(mqws_broker *b, mqws_conn *conn, uint8_t reason) {
     bk_conn *c = bk_of(conn);
     if (!b || !c)
         return MQWS_EINVAL;
+    conn_tick(b, c);
     int rc = mqws_conn_close(conn, reason);
     touch(b, c);
     process_dead(b);
@@ -1472,6 +1511,7 @@ void mqws_broker_close_all(mqws_broker *b, uint8_t reason) {
     b->closing = 1;
     for (bk_link *l = b->conns.next; l != &b->conns; l = l->next) {
         bk_conn *c = CONTAINER(l, bk_conn, all);
+        conn_tick(b, c);
         if (mqws_conn_want_read(c->conn))
             (void)mqws_conn_close(c->conn, reason);
         touch(b, c);
@@ -1493,8 +1533,9 @@ int mqws_broker_auth_answer(mqws_broker *b, mqws_conn *conn, int reason, const m
         return MQWS_EINVAL;
     if (!mqws_conn_want_read(conn))
         return MQWS_ECLOSED;
-    if (!c->auth || reason == MQWS_BROKER_AUTH_ASYNC)
+    if (!c->auth || c->auth == 3 || reason == MQWS_BROKER_AUTH_ASYNC)
         return MQWS_ESTATE;
+    conn_tick(b, c);
     auth_result(b, c, reason, props, NULL);
     process_dead(b);
     process_touched(b);
@@ -1559,20 +1600,12 @@ int64_t mqws_broker_tick(mqws_broker *b, int64_t now_ms) {
     process_touched(b);
     while (b->heap_n && b->heap[0].at <= b->now) {
         void *obj = b->heap[0].obj;
-        int64_t t;
         if (*(uint32_t *)obj == BK_KIND_CONN) {
             bk_conn *c = obj;
-            t = mqws_conn_tick(c->conn, b->now);
-            if (t <= b->now)
-                t = b->now + 1;
-            heap_set(b, c, t);
+            conn_tick(b, c);
             mark_dirty(b, c);
         } else {
-            bk_sess *s = obj;
-            t = mqws_session_tick(s->off, b->now);
-            if (t <= b->now)
-                t = b->now + 1;
-            heap_set(b, s, s->dead ? NO_DEADLINE : t);
+            off_tick(b, obj);
         }
         process_dead(b);
     }

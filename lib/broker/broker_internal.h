@@ -46,6 +46,7 @@ struct bk_conn {
     bk_link touch; /* timers to recompute */
     mqws_flow flow;
     uint64_t out_level; /* pending output as last accounted */
+    int64_t clock;      /* the time the session was last ticked to (its notion of now) */
     uint8_t in_dirty;
     uint8_t in_touch;
     uint8_t admitted;  /* counted by admission: 1 connecting, 2 established */
@@ -69,6 +70,7 @@ struct bk_sess {
     bk_conn *conn;      /* current connection, or NULL */
     mqws_session *off;  /* owned offline session (conn == NULL), or NULL */
     bk_sess *dead_next; /* expired, waiting to be freed outside the session's callback */
+    int64_t clock;      /* while offline: the time `off` was last ticked to */
     uint8_t dead;
     uint8_t pad_;
     uint16_t id_len;

@@ -659,6 +659,199 @@ TEST(session_expiry_zero_ends_with_the_connection) {
     finish(&n);
 }
 
+TEST(mqtt_3_3_2_5_offline_message_expiry_counts_from_publication) {
+    net n;
+    start(&n);
+    conn_opts o;
+    memset(&o, 0, sizeof(o));
+    o.expiry = 3600;
+    CHECK_INT(net_connect_opts(&n, 0, V5, "off", &o), 0);
+    CHECK_INT(net_subscribe(&n, 0, "m", 1), 1);
+    net_eof(&n, 0);
+    CHECK_INT(net_connect(&n, 1, V5, "pub"), 0);
+    net_tick(&n, n.now + 100000); /* nothing due: the offline session is not ticked */
+    mqws_packet p;
+    mqws_packet_init(&p, MQWS_PKT_PUBLISH);
+    p.topic = mqws_view_cstr("m");
+    p.payload = mqws_view_cstr("x");
+    p.qos = 1;
+    p.packet_id = 1;
+    p.props.message_expiry = 60;
+    p.props.present |= MQWS_PROPF_MESSAGE_EXPIRY_INTERVAL;
+    CHECK(net_send(&n, 1, &p) > 0);
+    p.packet_id = 2;
+    p.props.message_expiry = 20;
+    CHECK(net_send(&n, 1, &p) > 0);
+    net_tick(&n, n.now + 30000);
+    o.clean = 0;
+    CHECK_INT(net_connect_opts(&n, 0, V5, "off", &o), 0x100);
+    mqws_packet a;
+    CHECK(net_expect(&n, 0, MQWS_PKT_PUBLISH, &a));
+    CHECK_INT(a.props.message_expiry, 30);  /* 60 s minus the 30 s it waited [MQTT-3.3.2-6] */
+    CHECK_INT(net_count_publish(&n, 0), 0); /* the 20 s one expired [MQTT-3.3.2-5] */
+    finish(&n);
+}
+
+TEST(mqtt_3_1_4_3_takeover_waits_for_the_old_disconnect_to_be_written) {
+    net n;
+    start(&n);
+    conn_opts o;
+    memset(&o, 0, sizeof(o));
+    o.expiry = 100;
+    CHECK_INT(net_connect_opts(&n, 0, V5, "slow", &o), 0);
+    CHECK_INT(net_subscribe(&n, 0, "k", 1), 1);
+    n.cli[0].hold = 1;
+    /* The new connection's CONNACK waits until the old connection's DISCONNECT is out. */
+    CHECK_INT(net_connect_opts(&n, 1, V5, "slow", &o), -1);
+    CHECK(mqws_conn_pending_bytes(n.cli[0].c) > 0);
+    net_unhold(&n, 0);
+    mqws_packet a;
+    CHECK(net_expect(&n, 0, MQWS_PKT_DISCONNECT, &a));
+    CHECK_INT(a.reason_code, MQWS_RC_SESSION_TAKEN_OVER);
+    n.cli[1].rd = 0;
+    CHECK(net_expect(&n, 1, MQWS_PKT_CONNACK, &a));
+    CHECK_INT(a.reason_code, 0);
+    CHECK_INT(a.session_present, 1);
+    /* Or the old socket goes away first. */
+    n.cli[1].hold = 1;
+    CHECK_INT(net_connect_opts(&n, 2, V5, "slow", &o), -1);
+    net_eof(&n, 1);
+    n.cli[2].rd = 0;
+    CHECK(net_expect(&n, 2, MQWS_PKT_CONNACK, &a));
+    CHECK_INT(a.session_present, 1);
+    CHECK_INT(net_connect(&n, 3, V3, "pub"), 0);
+    CHECK(net_publish(&n, 3, "k", "x", 0, 0, 0) > 0);
+    CHECK_INT(net_count_publish(&n, 2), 1);
+    finish(&n);
+}
+
+TEST(takeover_waiter_that_gives_up_leaves_the_session_intact) {
+    net n;
+    start(&n);
+    conn_opts o;
+    memset(&o, 0, sizeof(o));
+    o.expiry = 100;
+    CHECK_INT(net_connect_opts(&n, 0, V5, "x", &o), 0);
+    CHECK_INT(net_subscribe(&n, 0, "k", 1), 1);
+    n.cli[0].hold = 1;
+    CHECK_INT(net_connect_opts(&n, 1, V5, "x", &o), -1);
+    net_eof(&n, 1); /* the newcomer leaves before the takeover completes */
+    net_eof(&n, 0);
+    mqws_broker_stats st;
+    st.size = sizeof(st);
+    mqws_broker_stats_get(n.b, &st);
+    CHECK_INT(st.sessions_offline, 1);
+    CHECK_INT(st.subscriptions, 1);
+    o.clean = 0;
+    CHECK_INT(net_connect_opts(&n, 2, V5, "x", &o), 0x100);
+    finish(&n);
+}
+
+TEST(clean_start_takeover_ends_the_old_session_and_sends_its_will) {
+    net n;
+    start(&n);
+    CHECK_INT(net_connect(&n, 0, V3, "watch"), 0);
+    CHECK_INT(net_subscribe(&n, 0, "will/#", 0), 0);
+    conn_opts o = {0};
+    o.expiry = 100;
+    o.will_topic = "will/x";
+    o.will_payload = "w";
+    o.will_delay = 50;
+    CHECK_INT(net_connect_opts(&n, 1, V5, "c", &o), 0);
+    conn_opts o2 = {0};
+    o2.clean = 1;
+    CHECK_INT(net_connect_opts(&n, 2, V5, "c", &o2), 0);
+    mqws_packet a;
+    CHECK(net_expect(&n, 1, MQWS_PKT_DISCONNECT, &a));
+    CHECK_INT(a.reason_code, MQWS_RC_SESSION_TAKEN_OVER);
+    CHECK_INT(net_count_publish(&n, 0), 1); /* the old session ended: its will goes now */
+    finish(&n);
+}
+
+static int reauth_hook(void *user, mqws_conn *c, void *cu, const mqws_packet *p) {
+    net *n = user;
+    (void)c;
+    (void)cu;
+    n->auth_calls++;
+    if (p->type == MQWS_PKT_AUTH && p->reason_code == MQWS_RC_REAUTHENTICATE)
+        return mqws_view_eq(p->props.auth_data, mqws_view_cstr("good")) ? MQWS_BROKER_AUTH_OK
+                                                                        : 0x87;
+    return MQWS_BROKER_AUTH_OK;
+}
+
+TEST(v5_reauthentication_success_then_failure_disconnects) {
+    net n;
+    net_init(&n, 0);
+    n.hooks.authenticate = reauth_hook;
+    CHECK_INT(net_start(&n), 0);
+    conn_opts o = {0};
+    o.clean = 1;
+    o.auth_method = "M";
+    CHECK_INT(net_connect_opts(&n, 0, V5, "r", &o), 0);
+    mqws_packet p;
+    mqws_packet_init(&p, MQWS_PKT_AUTH);
+    p.reason_code = MQWS_RC_REAUTHENTICATE;
+    p.props.auth_method = mqws_view_cstr("M");
+    p.props.auth_data = mqws_view_cstr("good");
+    p.props.present |= MQWS_PROPF_AUTHENTICATION_METHOD | MQWS_PROPF_AUTHENTICATION_DATA;
+    CHECK(net_send(&n, 0, &p) > 0);
+    mqws_packet a;
+    CHECK(net_expect(&n, 0, MQWS_PKT_AUTH, &a));
+    CHECK_INT(a.reason_code, 0x00);
+    CHECK_VIEW(a.props.auth_method, "M");
+    p.props.auth_data = mqws_view_cstr("bad");
+    (void)net_send(&n, 0, &p);
+    CHECK(net_expect(&n, 0, MQWS_PKT_DISCONNECT, &a));
+    CHECK_INT(a.reason_code, MQWS_RC_NOT_AUTHORIZED);
+    CHECK(n.cli[0].finished);
+    finish(&n);
+}
+
+TEST(websocket_connections_route_like_tcp_ones) {
+    net n;
+    start(&n);
+    mqws_conn_config cc = MQWS_CONN_CONFIG_INIT;
+    cc.transport = MQWS_CONN_WS;
+    tcli *t = &n.cli[0];
+    t->level = V5;
+    t->c = mqws_broker_accept(n.b, &cc, t, n.now);
+    CHECK(t->c != NULL);
+    const char *req =
+        "GET /mqtt HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Protocol: mqtt\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    uint8_t buf[512];
+    size_t len = strlen(req);
+    memcpy(buf, req, len);
+    CHECK_INT(mqws_broker_recv(n.b, t->c, buf, len, n.now), (int64_t)len);
+    net_flush(&n);
+    CHECK(t->out_len > 0 && memcmp(t->out, "HTTP/1.1 101", 12) == 0);
+    /* A masked binary frame carrying CONNECT. */
+    mqws_packet p;
+    mqws_packet_init(&p, MQWS_PKT_CONNECT);
+    p.client_id = mqws_view_cstr("ws");
+    p.clean_start = 1;
+    uint8_t mq[64];
+    size_t ml = 0;
+    CHECK_INT(mqws_encode(&p, V5, mq, sizeof(mq), &ml), MQWS_OK);
+    uint8_t fr[80];
+    const uint8_t key[4] = {1, 2, 3, 4};
+    fr[0] = 0x82;
+    fr[1] = (uint8_t)(0x80 | ml);
+    memcpy(fr + 2, key, 4);
+    for (size_t i = 0; i < ml; i++)
+        fr[6 + i] = mq[i] ^ key[i % 4];
+    size_t hs = t->out_len;
+    CHECK_INT(mqws_broker_recv(n.b, t->c, fr, 6 + ml, n.now), (int64_t)(6 + ml));
+    net_flush(&n);
+    /* The server's unmasked frame: 0x82, length, then CONNACK. */
+    CHECK(t->out_len > hs + 2);
+    CHECK_INT(t->out[hs], 0x82);
+    CHECK_INT(t->out[hs + 2], 0x20);
+    LOG_HAS(&n, "CONNECT ws");
+    finish(&n);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Hooks */
 
@@ -1109,6 +1302,12 @@ int main(void) {
     RUN(persistent_session_queues_qos1_offline_and_resumes);
     RUN(mqtt_3_1_2_11_offline_session_expires_after_expiry_interval);
     RUN(session_expiry_zero_ends_with_the_connection);
+    RUN(mqtt_3_3_2_5_offline_message_expiry_counts_from_publication);
+    RUN(mqtt_3_1_4_3_takeover_waits_for_the_old_disconnect_to_be_written);
+    RUN(takeover_waiter_that_gives_up_leaves_the_session_intact);
+    RUN(clean_start_takeover_ends_the_old_session_and_sends_its_will);
+    RUN(v5_reauthentication_success_then_failure_disconnects);
+    RUN(websocket_connections_route_like_tcp_ones);
     RUN(authenticate_refusal_v5_reason_and_v311_code);
     RUN(authenticate_asynchronous_answer);
     RUN(v5_enhanced_authentication_exchange);

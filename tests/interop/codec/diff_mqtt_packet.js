@@ -5,8 +5,11 @@
 //
 // For protocol levels 3, 4 and 5: generate N random valid packets of every type with
 // mqtt-packet, decode the byte stream with `mqws-inspect --hex` and compare every field with
-// mqtt-packet's own parse of the same bytes. Then the reverse: feed the JSON to
-// `mqws-inspect --encode --hex`, parse our bytes with mqtt-packet and compare again.
+// mqtt-packet's own parse of the same bytes (and again per sender with --from client/server).
+// Then the reverse: feed the JSON to `mqws-inspect --encode --hex`, parse our bytes with
+// mqtt-packet and compare again. Then packets mqtt-packet wrongly accepts (LOOSER) must be
+// rejected with the right statement, and randomly mutated packets that both libraries accept
+// must decode to the same fields.
 // Deterministic (seeded PRNG), bounded (a few seconds), exits 1 at the first mismatch with a
 // field-level diff, 77 when Node's mqtt-packet is not installed.
 //
@@ -29,6 +32,8 @@
 //     packets) the encoder picks its own layout and only the fields are compared.
 //  D5 mqtt-packet refuses to generate a CONNECT with a password but no user name even at
 //     level 5, where §3.1.2.9 allows it; such packets are built by hand below instead.
+//  D6 mqtt-packet refuses to parse a 5.0 AUTH with Remaining Length 0, which §3.15.2.1 allows
+//     (reason 0x00, no properties); it never generates one, so only mutations can meet it.
 'use strict'
 
 const path = require('path')

@@ -2,7 +2,7 @@
 # mqws-inspect as a tool: every sample capture decodes to JSON and encodes back to the same
 # bytes (hex and binary paths), malformed input gives a JSON error naming the statement, and
 # the JSON reader is strict.
-# usage: inspect_tool.sh MQWS_INSPECT DATA_DIR
+# usage: inspect_tool.sh MQWS_INSPECT DATA_DIR [FUZZ_CORPUS_DIR]
 set -u
 inspect=$1
 data=$2
@@ -45,6 +45,34 @@ for sample in "$data"/sample-*.hex; do
     fi
 done
 [ $found = 1 ] || fail "sample captures found in $data"
+
+# Every codec fuzz seed that decodes without error must encode back to the same bytes
+# (decode -> JSON -> encode round trip on real-world-shaped inputs).
+corpus=${3:-}
+if [ -n "$corpus" ] && [ -d "$corpus" ]; then
+    for spec in 3:codec_v31 4:codec_v311 5:codec_v5; do
+        level=${spec%%:*}
+        dir=$corpus/${spec#*:}
+        [ -d "$dir" ] || continue
+        total=0
+        same=0
+        for f in "$dir"/*; do
+            "$inspect" --level "$level" "$f" >"$tmp/seed.json" 2>/dev/null || continue
+            total=$((total + 1))
+            if "$inspect" --encode --level "$level" <"$tmp/seed.json" >"$tmp/seed.bin" &&
+                cmp -s "$tmp/seed.bin" "$f"; then
+                same=$((same + 1))
+            else
+                echo "# round trip differs: $f"
+            fi
+        done
+        if [ $total -gt 0 ] && [ $same = $total ]; then
+            pass "level $level fuzz seeds: $same of $total valid ones round-trip byte for byte"
+        else
+            fail "level $level fuzz seeds: $same of $total valid ones round-trip byte for byte"
+        fi
+    done
+fi
 
 # expect_error NAME EXPECTED-SUBSTRING HEX: decode must print an error line and exit 1.
 expect_error() {

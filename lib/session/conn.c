@@ -52,6 +52,9 @@ struct mqws_conn {
     uint8_t send_failed;
 };
 
+_Static_assert(sizeof(void *) != 8 || sizeof(struct mqws_conn) <= 48,
+               "a TCP mqws_conn must stay small: it is part of the idle-session budget");
+
 static void buf_free(mqws_conn *c, conn_buf *b) {
     mqws__free(c->a, b->p, b->len);
     b->p = NULL;

@@ -5,6 +5,12 @@
 
 static const mqws_callbacks no_callbacks;
 
+/* The idle budget (issue 5): a connected 3.1.1 session with a 16-byte client id, behind a TCP
+ * mqws_conn, holds at most 512 heap bytes: this struct, the id, the conn (48 bytes). Measured
+ * by tests/unit/session (idle_*_heap_at_most_512_bytes); this keeps the struct honest. */
+_Static_assert(sizeof(void *) != 8 || sizeof(struct mqws_session) <= 432,
+               "mqws_session grew past its idle-memory budget");
+
 #define NO_DEADLINE INT64_MAX
 #define MAX_SUB_IDS 32u
 
@@ -556,8 +562,10 @@ static int send_publish(mqws_session *s, const sess_msg *m, const uint8_t *topic
                            MQWS_PROPF_USER_PROPERTY;
         if (expire_at != NO_DEADLINE) {
             int64_t left = expire_at - s->now;
+            if (left <= 0 && !dup)
+                return MQWS_ECLOSED; /* not yet on its way: deleted [MQTT-3.3.2-5] */
             if (left <= 0)
-                return MQWS_ECLOSED;
+                left = 1; /* a resend of a delivery already started still goes out */
             /* The remaining lifetime, rounded up: a receiver must see what is left [MQTT-3.3.2-6].
              */
             p.props.message_expiry = (uint32_t)((left + 999) / 1000);
@@ -1341,11 +1349,8 @@ int mqws_session_takeover(mqws_session *s, mqws_session *old) {
     old->infl_head = old->infl_tail = old->q_head = old->q_tail = NULL;
     old->infl_count = old->q_count = old->q_bytes = 0;
     memset(&old->in_qos2, 0, sizeof(old->in_qos2));
-    /* The in-flight messages were sent on the old connection: their header bytes may still sit
-     * in the old output queue, which is dropped; the resend on accept covers them. */
-    out_clear(old);
-    if (old->state == MQWS_SESSION_CLOSING)
-        old->state = MQWS_SESSION_CLOSED;
+    /* The old connection keeps its queued bytes (its DISCONNECT 0x8E among them): they hold
+     * their own references, and the new connection resends what is unacknowledged. */
     return MQWS_OK;
 }
 

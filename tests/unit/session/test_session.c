@@ -691,6 +691,7 @@ TEST(mqtt_3_1_4_3_takeover_of_live_session_5_disconnect_0x8e) {
     g_old = NULL;
     CHECK_OUT(&r2, "20 0e 00 00 0b 21 00 40 22 00 10 27 00 10 00 00"); /* clean start: sp 0 */
     rig_drain(&r1);
+    CHECK_OUT(&r1, "e0 01 8e");
     CHECK_LOG(&r1, "CLOSE MQWS_ECLOSED rc=8e peer=0\n");
     rig_stop(&r1);
     rig_stop(&r2);

@@ -163,7 +163,8 @@ enum mqws_broker_event_type {
                                        MQWS_ECLOSED expired, MQWS_ENOMEM) */
     MQWS_BROKER_EV_PAUSE = 8,       /* stop reading `conn` (NULL: every connection) */
     MQWS_BROKER_EV_RESUME = 9,      /* read again */
-    MQWS_BROKER_EV_TAKEOVER = 10,   /* `conn`'s session was taken over by a new connection */
+    MQWS_BROKER_EV_TAKEOVER = 10,   /* `conn` (still open) is closed because a new connection
+                                       takes its session over */
     MQWS_BROKER_EV_EXPIRED = 11,    /* an offline session expired (client_id) */
     MQWS_BROKER_EV_WILL = 12        /* a will message is being published (topic, qos, retain) */
 };
@@ -202,8 +203,9 @@ typedef struct mqws_broker_hooks {
      * (MQWS_BROKER_ACL_SUBSCRIBE) `topic` at `qos`? Return 0 to allow, or a reason code
      * >= 0x80 (usually 0x87 Not authorized). A refused PUBLISH is answered 0x87 in 5.0 PUBACK /
      * PUBREC (QoS 0: silently dropped) and acknowledged-and-dropped in 3.1.1; a refused
-     * subscription gets that verdict in SUBACK (3.1.1: 0x80); a refused will is never
-     * published. `c` is NULL for a will published by an offline session. Unset: allow. */
+     * subscription gets that verdict in SUBACK (3.1.1: 0x80). A will is checked once, when
+     * its CONNECT arrives (action PUBLISH with the will's topic, QoS and retain): refused, the
+     * CONNECT is answered with that reason (3.1.1: 0x05 / 0x03). Unset: allow. */
     int (*authorize)(void *user, mqws_conn *c, void *conn_user, int action, mqws_view client_id,
                      mqws_view topic, uint8_t qos, uint8_t retain);
     /* An event happened (see enum mqws_broker_event_type); the struct and its views are valid
@@ -235,9 +237,14 @@ MQWS_API void mqws_broker_free(mqws_broker *b);
  * (transport, WebSocket handshake settings, on_http; NULL = plain TCP with the broker's session
  * settings); the role is always server. Its callbacks (on_http, on_send) receive the broker's
  * connection pointer as `user`: get the host's back with mqws_broker_conn_user(c). `conn_user`
- * is the host's pointer for this connection (e.g. its fd record). Returns the connection, or
- * NULL when the refusal backlog is full or memory ran out (close the socket). An admitted
- * connection over an admission limit is returned too; it will be refused at CONNECT. */
+ * is the host's pointer for this connection (e.g. its fd record). The connection allocates
+ * through the broker's allocator (cfg->allocator is ignored). Returns the connection, or
+ * NULL when the refusal backlog is full or memory ran out (close the socket). A connection over
+ * an admission limit is returned too; it will be refused at CONNECT.
+ *
+ * Takeover: a CONNECT (clean start 0) for a client id whose 5.0 connection is still open is
+ * answered once that old connection has written its DISCONNECT 0x8E (or its socket is gone):
+ * keep writing connections that next_writable() returns and the CONNACK follows. */
 MQWS_API mqws_conn *mqws_broker_accept(mqws_broker *b, const mqws_conn_config *cfg, void *conn_user,
                                        int64_t now_ms);
 
@@ -269,8 +276,10 @@ MQWS_API void mqws_broker_release(mqws_broker *b, mqws_conn *c);
 MQWS_API int mqws_broker_disconnect(mqws_broker *b, mqws_conn *c, uint8_t reason);
 
 /** Close every connection as mqws_broker_disconnect() does (0x8B Server shutting down for a
- * stop); wills of connections closed this way are not published (a server-initiated normal
- * close). New connections are refused from now on. */
+ * stop). Wills follow the spec: the server closed without the client's DISCONNECT 0x00, so a
+ * will without delay is published now; a delayed will waits for its delay (keep calling
+ * mqws_broker_tick() until then if the host wants them out). New connections are refused from
+ * now on (CONNACK 0x88 Server unavailable, 3.1.1 0x03). */
 MQWS_API void mqws_broker_close_all(mqws_broker *b, uint8_t reason);
 
 /** The host pointer given to mqws_broker_accept() for `c`. */
@@ -300,16 +309,18 @@ MQWS_API int mqws_broker_auth_continue(mqws_broker *b, mqws_conn *c, const mqws_
 /* ------------------------------------------------------------------------------------------ */
 /* Time and injection */
 
-/** Advance time to `now_ms`: expired timers only (keepalives, CONNECT timeouts, will delays,
- * session expiry, the $SYS interval), from a heap: O(log n) per expired timer, nothing per idle
- * connection. Returns the next deadline (INT64_MAX: none). */
+/** Advance time to `now_ms`: expired timers only (keepalives, CONNECT timeouts, WebSocket
+ * handshake timeouts, will delays, session expiry, the $SYS interval), from a binary heap:
+ * O(log n) per expired timer, nothing per idle connection. Call it once per loop pass, before
+ * handling the pass's I/O, and at the deadline it returns (INT64_MAX: none). */
 MQWS_API int64_t mqws_broker_tick(mqws_broker *b, int64_t now_ms);
 
 /** Publish a message from the host (a bridge, an admin tool): `pub` gives topic, qos, retain,
  * payload and 5.0 properties (pass-through ones: payload format, message expiry, content type,
  * response topic, correlation data, user properties). Routed like a client's PUBLISH without a
  * publisher (no no-local). Returns the number of deliveries (>= 0), MQWS_EINVAL (bad topic or
- * QoS) or MQWS_ENOMEM. */
+ * QoS), MQWS_ENOMEM, or MQWS_ESTATE when called from a hook while a message is being routed
+ * (routing is not reentrant). */
 MQWS_API int mqws_broker_publish(mqws_broker *b, const mqws_packet *pub);
 
 /* ------------------------------------------------------------------------------------------ */

@@ -300,6 +300,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 }
                 check(g.shared_total == want_shared, "one pick per shared group");
                 check(rc == total + want_shared, "match return value");
+                if ((op & 7) == 5) { /* the batch form: two copies count twice */
+                    mqws_view two[2] = {{(const uint8_t *)buf, strlen(buf)},
+                                        {(const uint8_t *)buf, strlen(buf)}};
+                    memset(&g, 0, sizeof g);
+                    g.s = &s;
+                    g.subs = subs;
+                    rc = mqws_topic_match_batch(x, two, 2, &pub, match_cb, &g);
+                    check(rc == 2 * (total + want_shared), "batch match return value");
+                    for (int i = 0; i < NSUBS; i++)
+                        check(g.plain[i] == 2 * want_plain[i], "batch plain matches");
+                }
                 if (op & 0x20) { /* and the aggregated form */
                     mqws_topic_delivery d[NSUBS + MAXREF];
                     mqws_topic_sub_id ids[MAXREF];

@@ -5,6 +5,10 @@
  * SPDX-License-Identifier: MIT */
 #include "topic_internal.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define PREFETCH(p) __builtin_prefetch(p)
 #define CTZ64(v)    ((uint32_t)__builtin_ctzll(v))
@@ -749,7 +753,7 @@ int mqws_topic_subscribe(mqws_topic_index *x, mqws_topic_subscriber *o, const ui
     if (rc)
         return rc;
 
-    uint32_t fh, fpos;
+    uint32_t fh = 0, fpos = 0;
     if (si != NO_POS) {
         fh = x->tab[si].fh;
         fent *f = F(x, fh);
@@ -906,20 +910,64 @@ static uint32_t pick_member(mqws_topic_index *x, vec_hdr *v, const mqws_topic_pu
 /* High bit set in each byte of v that is zero (exact: no false positives). */
 MQWS_INLINE uint64_t zero_bytes(uint64_t v) { return ~(((v & LOW7) + LOW7) | v | LOW7); }
 
-/* Split a topic name into levels: start offsets (off[L] = len + 1) and per-level hashes,
- * scanning eight bytes at a time. Returns the level count, or 0 for a wildcard or too many
- * levels. */
+#if defined(__SSE2__)
+/* Bit k set where byte k of t[i..i+16) is c1 / (c2 or c3); bytes at or past `len` are clear.
+ * Sixteen bytes per step; a short tail re-reads the last sixteen bytes of the string when it
+ * has that many, else goes through a zeroed copy. */
+static void scan16(const uint8_t *t, size_t i, size_t len, uint32_t *slash, uint32_t *wild) {
+    __m128i v;
+    size_t n = len - i;
+    uint32_t keep = n >= 16 ? 0xFFFFu : (1u << n) - 1u;
+    int shift = 0;
+    if (n >= 16) {
+        v = _mm_loadu_si128((const __m128i *)(const void *)(t + i));
+    } else if (len >= 16) {
+        v = _mm_loadu_si128((const __m128i *)(const void *)(t + len - 16));
+        shift = (int)(16 - n);
+    } else {
+        uint8_t tmp[16] = {0};
+        memcpy(tmp, t + i, n);
+        v = _mm_loadu_si128((const __m128i *)(const void *)tmp);
+    }
+    uint32_t ms = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('/')));
+    uint32_t mw = (uint32_t)_mm_movemask_epi8(
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('+')), _mm_cmpeq_epi8(v, _mm_set1_epi8('#'))));
+    *slash = (ms >> shift) & keep;
+    *wild = (mw >> shift) & keep;
+}
+#define SCAN_STEP 16u
+#else
+/* The same eight bytes at a time in plain C. */
+static void scan16(const uint8_t *t, size_t i, size_t len, uint32_t *slash, uint32_t *wild) {
+    uint64_t w = load_le(t, i, len);
+    uint64_t zs = zero_bytes(w ^ (ONES * '/'));
+    uint64_t zw = zero_bytes(w ^ (ONES * '+')) | zero_bytes(w ^ (ONES * '#'));
+    uint32_t s = 0, wl = 0;
+    for (uint32_t k = 0; k < 8; k++) {
+        s |= (uint32_t)((zs >> (8 * k + 7)) & 1u) << k;
+        wl |= (uint32_t)((zw >> (8 * k + 7)) & 1u) << k;
+    }
+    size_t n = len - i;
+    uint32_t keep = n >= 8 ? 0xFFu : (1u << n) - 1u;
+    *slash = s & keep;
+    *wild = wl & keep;
+}
+#define SCAN_STEP 8u
+#endif
+
+/* Split a topic name into levels: start offsets (off[L] = len + 1) and per-level hashes.
+ * Returns the level count, or 0 for a wildcard or too many levels. */
 static uint32_t split_name(const mqws_topic_index *x, const uint8_t *t, size_t len, uint32_t *off,
                            uint64_t *lh) {
     const uint32_t maxl = x->cfg.max_levels;
     const uint64_t seed = x->cfg.seed;
-    uint32_t L = 0, start = 0;
-    uint64_t wild = 0;
-    for (size_t i = 0; i < len; i += 8) {
-        uint64_t w = load_le(t, i, len);
-        wild |= zero_bytes(w ^ (ONES * '+')) | zero_bytes(w ^ (ONES * '#'));
-        for (uint64_t sl = zero_bytes(w ^ (ONES * '/')); sl; sl &= sl - 1) {
-            uint32_t end = (uint32_t)i + (CTZ64(sl) >> 3);
+    uint32_t L = 0, start = 0, wild = 0;
+    for (size_t i = 0; i < len; i += SCAN_STEP) {
+        uint32_t sl, wl;
+        scan16(t, i, len, &sl, &wl);
+        wild |= wl;
+        for (; sl; sl &= sl - 1) {
+            uint32_t end = (uint32_t)i + (uint32_t)CTZ64(sl);
             if (L + 2 > maxl)
                 return 0;
             off[L] = start;
@@ -990,28 +1038,41 @@ static void fill(mqws_topic_match_info *m, const sub_rec *r) {
     m->retain_handling = (uint8_t)OPT_RH(op);
 }
 
-#define MAXCAND 32u
+#define MAXKEYS 64u
+#define MAXCAND 64u
+
+/* One topic of a batch, after splitting. */
+typedef struct mtopic {
+    const uint8_t *t;
+    size_t len;
+    uint32_t L;
+    uint32_t off[MQWS_TOPIC_MAX_LEVELS + 1];
+    uint64_t lh[MQWS_TOPIC_MAX_LEVELS];
+} mtopic;
 
 typedef struct mctx {
     mqws_topic_index *x;
-    const uint8_t *t;
-    size_t len;
-    const uint32_t *off;
+    mtopic *tp;
     const mqws_topic_publish *pub;
     mqws_topic_match_fn fn;
     void *ctx;
     int reported;
-    uint32_t nc;
+    uint32_t nk, nc;
+    uint32_t keys[MAXKEYS];
+    uint16_t ksid[MAXKEYS];
+    uint8_t ktop[MAXKEYS];
     uint32_t cand[MAXCAND];
     uint16_t csid[MAXCAND];
+    uint8_t ctop[MAXCAND];
 } mctx;
 
-/* Verify the buffered candidates (prefetching the subscriber records of those that match),
- * then report them. Returns non-zero if the callback stopped. */
-static int flush(mctx *c) {
+/* Stage 3: verify the buffered candidates against their topics, prefetching the subscriber
+ * records of those that match, then report them. Returns non-zero if the callback stopped. */
+static int flush_cands(mctx *c) {
     mqws_topic_index *x = c->x;
     const mqws_topic_subscriber *publisher = c->pub ? c->pub->publisher : NULL;
     fent *ok[MAXCAND];
+    uint8_t oktop[MAXCAND];
     uint32_t nok = 0, nc = c->nc;
     c->nc = 0;
     for (uint32_t k = 0; k < nc; k++) {
@@ -1020,25 +1081,29 @@ static int flush(mctx *c) {
         if (f->shape != sid)
             continue;
         const shape *sh = &x->shapes[sid];
-        if (sh->plus == 0 && !sh->tail ? (f->len != c->len || !bytes_eq(f->text, c->t, c->len))
-                                       : !verify_wild(f, sh, c->t, c->off))
+        const mtopic *tp = &c->tp[c->ctop[k]];
+        if (sh->plus == 0 && !sh->tail ? (f->len != tp->len || !bytes_eq(f->text, tp->t, tp->len))
+                                       : !verify_wild(f, sh, tp->t, tp->off))
             continue;
         if (f->flags & FENT_VEC)
             PREFETCH(VEC_ITEMS(f->u.vec));
         else
             PREFETCH(f->u.one.owner);
+        oktop[nok] = c->ctop[k];
         ok[nok++] = f;
     }
     for (uint32_t k = 0; k < nok; k++) {
         fent *f = ok[k];
+        const mtopic *tp = &c->tp[oktop[k]];
         mqws_topic_match_info m;
         m.filter.ptr = f->text;
         m.filter.len = f->len;
         m.group.ptr = f->text + f->len;
         m.group.len = f->glen;
+        m.topic_index = oktop[k];
         if (f->glen) { /* one member of a shared group */
             vec_hdr *v = f->u.vec;
-            fill(&m, &VEC_ITEMS(v)[pick_member(x, v, c->pub, c->t, c->len)]);
+            fill(&m, &VEC_ITEMS(v)[pick_member(x, v, c->pub, tp->t, tp->len)]);
             m.shared = 1;
             c->reported++;
             if (c->fn(c->ctx, &m))
@@ -1061,45 +1126,60 @@ static int flush(mctx *c) {
     return 0;
 }
 
-int mqws_topic_match(mqws_topic_index *x, const uint8_t *t, size_t len,
-                     const mqws_topic_publish *pub, mqws_topic_match_fn fn, void *ctx) {
-    uint64_t lh[MQWS_TOPIC_MAX_LEVELS];
-    uint32_t off[MQWS_TOPIC_MAX_LEVELS + 1];
-    if (len == 0 || len > x->cfg.max_len)
-        return MQWS_EINVAL;
-    const uint32_t L = split_name(x, t, len, off, lh);
-    if (L == 0)
-        return MQWS_EINVAL;
-    if (x->tab_count == 0)
-        return 0;
-    /* Key prefixes: pk[i] combines levels 0..i-1 and is shared by every shape. */
-    uint64_t pk[MQWS_TOPIC_MAX_LEVELS + 1];
-    pk[0] = x->cfg.seed;
-    for (uint32_t i = 0; i < L; i++)
-        pk[i + 1] = mqws__topic_combine(pk[i], lh[i]);
-
-    const int dollar = t[0] == '$';
+/* Stage 2: walk the slots of the buffered keys (their home slots were prefetched in stage 1),
+ * buffering and prefetching the entries whose 32-bit hash matches. */
+static int flush_keys(mctx *c) {
+    mqws_topic_index *x = c->x;
     const uint32_t cap = x->tab_cap;
+    uint32_t nk = c->nk;
+    c->nk = 0;
+    for (uint32_t b = 0; b < nk; b++) {
+        const uint32_t key = c->keys[b];
+        for (uint32_t i = home_of(key, cap), d = 0;
+             x->tab[i].fh && dist_of(x->tab[i].hash, i, cap) >= d;
+             i = i + 1 == cap ? 0 : i + 1, d++) {
+            if (x->tab[i].hash != key)
+                continue;
+            if (c->nc == MAXCAND && flush_cands(c))
+                return 1;
+            PREFETCH(F(x, x->tab[i].fh));
+            c->cand[c->nc] = x->tab[i].fh;
+            c->csid[c->nc] = c->ksid[b];
+            c->ctop[c->nc++] = c->ktop[b];
+        }
+    }
+    return flush_cands(c);
+}
+
+/* Match n split topics. Three stages so that independent cache misses overlap, within a topic
+ * and across the topics of a batch: (1) the key of every shape that can apply to each topic,
+ * prefetching its home slot; (2) walk those slots, prefetching candidate entries; (3) verify
+ * and report. */
+static int match_split(mqws_topic_index *x, mtopic *tp, uint32_t n, const mqws_topic_publish *pub,
+                       mqws_topic_match_fn fn, void *ctx) {
     mctx c;
     c.x = x;
-    c.t = t;
-    c.len = len;
-    c.off = off;
+    c.tp = tp;
     c.pub = pub;
     c.fn = fn;
     c.ctx = ctx;
     c.reported = 0;
+    c.nk = 0;
     c.nc = 0;
-
-    /* Three passes so that independent cache misses overlap: (1) the key of every applicable
-     * shape, prefetching its home slot; (2) walk the slots, prefetching the entries whose
-     * 32-bit hash matches; (3) verify the entries and report. */
-    uint32_t keys[MAXCAND];
-    uint16_t ksid[MAXCAND];
-    for (uint32_t a = 0; a < x->nactive;) {
-        uint32_t nk = 0;
-        for (; a < x->nactive && nk < MAXCAND; a++) {
-            uint16_t sid = x->active[a];
+    if (x->tab_count == 0)
+        return 0;
+    const uint32_t cap = x->tab_cap;
+    for (uint32_t j = 0; j < n; j++) {
+        const uint32_t L = tp[j].L;
+        const uint64_t *lh = tp[j].lh;
+        const int dollar = tp[j].t[0] == '$';
+        /* pk[i] chains levels 0..i-1 and is shared by every shape */
+        uint64_t pk[MQWS_TOPIC_MAX_LEVELS + 1];
+        pk[0] = x->cfg.seed;
+        for (uint32_t i = 0; i < L; i++)
+            pk[i + 1] = mqws__topic_combine(pk[i], lh[i]);
+        for (uint32_t a = 0; a < x->nactive; a++) {
+            const uint16_t sid = x->active[a];
             const shape *sh = &x->shapes[sid];
             if (sh->tail ? L < sh->nlev : L != sh->nlev)
                 continue;
@@ -1109,29 +1189,48 @@ int mqws_topic_match(mqws_topic_index *x, const uint8_t *t, size_t len,
             for (uint32_t i = sh->w0; i < sh->nlev; i++)
                 if (!(sh->plus >> i & 1u))
                     k = mqws__topic_combine(k, lh[i]);
-            uint32_t key = (uint32_t)mqws__topic_mix(k ^ sh->seed);
+            const uint32_t key = (uint32_t)mqws__topic_mix(k ^ sh->seed);
+            if (c.nk == MAXKEYS && flush_keys(&c))
+                return c.reported;
             PREFETCH(&x->tab[home_of(key, cap)]);
-            keys[nk] = key;
-            ksid[nk++] = sid;
+            c.keys[c.nk] = key;
+            c.ksid[c.nk] = sid;
+            c.ktop[c.nk++] = (uint8_t)j;
         }
-        for (uint32_t b = 0; b < nk; b++) {
-            const uint32_t key = keys[b];
-            for (uint32_t i = home_of(key, cap), d = 0;
-                 x->tab[i].fh && dist_of(x->tab[i].hash, i, cap) >= d;
-                 i = i + 1 == cap ? 0 : i + 1, d++) {
-                if (x->tab[i].hash != key)
-                    continue;
-                if (c.nc == MAXCAND && flush(&c))
-                    return c.reported;
-                PREFETCH(F(x, x->tab[i].fh));
-                c.cand[c.nc] = x->tab[i].fh;
-                c.csid[c.nc++] = ksid[b];
-            }
-        }
-        if (flush(&c))
-            return c.reported;
     }
+    flush_keys(&c);
     return c.reported;
+}
+
+int mqws_topic_match(mqws_topic_index *x, const uint8_t *t, size_t len,
+                     const mqws_topic_publish *pub, mqws_topic_match_fn fn, void *ctx) {
+    mtopic tp;
+    if (len == 0 || len > x->cfg.max_len)
+        return MQWS_EINVAL;
+    tp.t = t;
+    tp.len = len;
+    tp.L = split_name(x, t, len, tp.off, tp.lh);
+    if (tp.L == 0)
+        return MQWS_EINVAL;
+    return match_split(x, &tp, 1, pub, fn, ctx);
+}
+
+int mqws_topic_match_batch(mqws_topic_index *x, const mqws_view *topics, size_t n,
+                           const mqws_topic_publish *pub, mqws_topic_match_fn fn, void *ctx) {
+    mtopic tp[MQWS_TOPIC_BATCH_MAX];
+    if (n > MQWS_TOPIC_BATCH_MAX)
+        return MQWS_EINVAL;
+    for (size_t j = 0; j < n; j++) { /* all valid before any report */
+        const size_t len = topics[j].len;
+        if (len == 0 || len > x->cfg.max_len)
+            return MQWS_EINVAL;
+        tp[j].t = topics[j].ptr;
+        tp[j].len = len;
+        tp[j].L = split_name(x, topics[j].ptr, len, tp[j].off, tp[j].lh);
+        if (tp[j].L == 0)
+            return MQWS_EINVAL;
+    }
+    return match_split(x, tp, (uint32_t)n, pub, fn, ctx);
 }
 
 /* ---- aggregation ---------------------------------------------------------------------------- */

@@ -526,6 +526,62 @@ TEST(mqtt_4_8_2_shared_join_leave_while_flowing) {
     mqws_topic_index_free(x);
 }
 
+typedef struct per_topic {
+    int n[4];
+} per_topic;
+
+static int per_topic_cb(void *ctx, const mqws_topic_match_info *m) {
+    per_topic *p = ctx;
+    CHECK(m->topic_index < 4);
+    if (m->topic_index < 4)
+        p->n[m->topic_index]++;
+    return 0;
+}
+
+/* A batch reports exactly what one call per topic reports, tagged with the topic's index. */
+TEST(match_batch_equals_single_matches) {
+    mqws_topic_index *x = mqws_topic_index_new(NULL);
+    mqws_topic_subscriber *s = mqws_topic_subscriber_new(x, NULL);
+    const char *filters[] = {"a/+", "a/#", "+/b", "c", "$SYS/#", "$share/g/a/b"};
+    for (size_t i = 0; i < sizeof filters / sizeof filters[0]; i++)
+        CHECK_INT(mqws_topic_subscribe(x, s, V(filters[i]), NULL), 1);
+    const char *topics[] = {"a/b", "c", "$SYS/x", "zz/b"};
+    mqws_view v[4];
+    for (int i = 0; i < 4; i++)
+        v[i] = mqws_view_cstr(topics[i]);
+    per_topic p = {{0}};
+    CHECK_INT(mqws_topic_match_batch(x, v, 4, NULL, per_topic_cb, &p), 4 + 1 + 1 + 1);
+    for (int i = 0; i < 4; i++)
+        CHECK_INT(p.n[i], count_matches(x, topics[i]));
+    CHECK_INT(p.n[0], 4); /* a/+, a/#, +/b, one shared member */
+    v[2] = mqws_view_cstr("bad/+");
+    CHECK_INT(mqws_topic_match_batch(x, v, 4, NULL, per_topic_cb, &p), MQWS_EINVAL);
+    CHECK_INT(mqws_topic_match_batch(x, v, MQWS_TOPIC_BATCH_MAX + 1, NULL, per_topic_cb, &p),
+              MQWS_EINVAL);
+    CHECK_INT(mqws_topic_match_batch(x, v, 0, NULL, per_topic_cb, &p), 0);
+    mqws_topic_index_free(x);
+}
+
+/* Stopping from the callback stops the match. */
+static int stop_cb(void *ctx, const mqws_topic_match_info *m) {
+    (void)m;
+    (*(int *)ctx)++;
+    return 1;
+}
+
+TEST(match_callback_can_stop) {
+    mqws_topic_index *x = mqws_topic_index_new(NULL);
+    mqws_topic_subscriber *s = mqws_topic_subscriber_new(x, NULL);
+    mqws_topic_subscriber *s2 = mqws_topic_subscriber_new(x, NULL);
+    CHECK_INT(mqws_topic_subscribe(x, s, V("a/+"), NULL), 1);
+    CHECK_INT(mqws_topic_subscribe(x, s, V("a/#"), NULL), 1);
+    CHECK_INT(mqws_topic_subscribe(x, s2, V("a/#"), NULL), 1);
+    int calls = 0;
+    CHECK_INT(mqws_topic_match(x, V("a/b"), NULL, stop_cb, &calls), 1);
+    CHECK_INT(calls, 1);
+    mqws_topic_index_free(x);
+}
+
 /* ---- differential: index vs linear scan ----------------------------------------------------- */
 
 static const char *const parts[] = {"a", "b", "c", "", "$x", "long-level-name-here"};
@@ -939,6 +995,8 @@ int main(void) {
     RUN(mqtt_4_8_2_shared_hash_client_and_topic);
     RUN(mqtt_4_8_2_shared_sticky_moves_when_member_leaves);
     RUN(mqtt_4_8_2_shared_join_leave_while_flowing);
+    RUN(match_batch_equals_single_matches);
+    RUN(match_callback_can_stop);
     RUN(differential_random_against_linear_scan);
     RUN(failing_allocator_index);
     RUN(failing_allocator_store);

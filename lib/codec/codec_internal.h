@@ -31,6 +31,7 @@ enum {
 extern const uint32_t mqws__prop_mask[17];
 /* The value kind of a property identifier, or MQWS__PK_NONE. */
 int mqws__prop_kind(int id);
+extern const uint8_t mqws__prop_kind_of_id[0x2B];
 /* The identifier of presence bit number `bit` (0..26), and the bit of identifier `id` (< 0x2B). */
 extern const uint8_t mqws__prop_id_of_bit[27];
 extern const uint32_t mqws__prop_bit_of_id[0x2B];
@@ -72,25 +73,29 @@ MQWS_INLINE uint64_t mqws__ld_short(const uint8_t *s, size_t n) {
     return 0x6161616161000000ull | (uint64_t)s[0] | ((uint64_t)s[n >> 1] << 8) |
            ((uint64_t)s[n - 1] << 16);
 }
-/* High bit set in a lane that is >= 0x80 or 0 (plus, if `topic`, '+' or '#'); non-zero iff some
- * lane is bad. '#' (0x23) and '+' (0x2B) differ only in bit 3, so one comparison finds both. */
+/* High bit set in some lane iff a lane is >= 0x80 or 0 (or, if `topic`, '+' or '#'); the caller
+ * masks with MQWS__HIGHS. A borrow out of a bad lane may flag its neighbour too, which only
+ * matters when the word is already bad. '#' (0x23) and '+' (0x2B) differ only in bit 3, so one
+ * subtraction finds both; lanes >= 0x80 stay >= 0x80 through the xor and are bad anyway. */
 MQWS_INLINE uint64_t mqws__swar_word(uint64_t w, int topic) {
-    uint64_t bad = w | ((w - MQWS__ONES) & ~w);
-    if (topic) {
-        uint64_t x = (w | 0x0808080808080808ull) ^ 0x2B2B2B2B2B2B2B2Bull;
-        bad |= (x - MQWS__ONES) & ~x;
-    }
-    return bad & MQWS__HIGHS;
+    uint64_t bad = (w - MQWS__ONES) | w;
+    if (topic)
+        bad |= ((w | 0x0808080808080808ull) ^ 0x2B2B2B2B2B2B2B2Bull) - MQWS__ONES;
+    return bad;
 }
 /* 1 if s[0..n) is ASCII without NUL (and, if `topic`, without '+' and '#'). */
 MQWS_INLINE int mqws__fast_text(const uint8_t *s, size_t n, int topic) {
-    if (MQWS_LIKELY(n <= 8))
-        return mqws__swar_word(mqws__ld_short(s, n), topic) == 0;
-    uint64_t bad = 0;
-    for (size_t i = 0; i + 8 < n; i += 8)
-        bad |= mqws__swar_word(mqws__ld64(s + i), topic);
-    bad |= mqws__swar_word(mqws__ld64(s + n - 8), topic);
-    return bad == 0;
+    uint64_t bad;
+    if (MQWS_LIKELY(n <= 8)) {
+        bad = mqws__swar_word(mqws__ld_short(s, n), topic);
+    } else if (MQWS_LIKELY(n <= 16)) {
+        bad = mqws__swar_word(mqws__ld64(s), topic) | mqws__swar_word(mqws__ld64(s + n - 8), topic);
+    } else {
+        bad = mqws__swar_word(mqws__ld64(s + n - 8), topic);
+        for (size_t i = 0; i + 8 < n; i += 8)
+            bad |= mqws__swar_word(mqws__ld64(s + i), topic);
+    }
+    return (bad & MQWS__HIGHS) == 0;
 }
 /* Exactly the lanes of w equal to '+' or '#' (high bit of each such lane). */
 MQWS_INLINE uint64_t mqws__swar_wild(uint64_t w) {
@@ -110,25 +115,29 @@ MQWS_INLINE int mqws__wild_ok(const uint8_t *s, size_t n, size_t base, uint64_t 
     }
     return 1;
 }
-/* 1 if s[0..n) is a non-empty ASCII topic filter with legal wildcards. */
+/* 1 if s[0..n) is a non-empty ASCII topic filter with legal wildcards. One pass: each word is
+ * checked for non-ASCII and NUL, and its wildcard lanes (usually none) are looked at. */
 MQWS_INLINE int mqws__fast_filter(const uint8_t *s, size_t n) {
+    if (MQWS_UNLIKELY(n - 1 >= 64))
+        return 0;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    if (MQWS_UNLIKELY(n == 0 || n > 64))
-        return 0;
     if (n >= 8) {
-        size_t i = 0;
-        for (; i + 8 < n; i += 8) {
+        for (size_t i = 0;; i += 8) {
+            if (i + 8 > n)
+                i = n - 8; /* the last word overlaps the previous one */
             uint64_t w = mqws__ld64(s + i);
-            if (mqws__swar_word(w, 0) || !mqws__wild_ok(s, n, i, mqws__swar_wild(w)))
+            if (((w - MQWS__ONES) | w) & MQWS__HIGHS)
                 return 0;
+            uint64_t m = mqws__swar_wild(w);
+            if (m && !mqws__wild_ok(s, n, i, m))
+                return 0;
+            if (i + 8 == n)
+                return 1;
         }
-        uint64_t w = mqws__ld64(s + n - 8);
-        return mqws__swar_word(w, 0) == 0 && mqws__wild_ok(s, n, n - 8, mqws__swar_wild(w));
     }
-#else
-    if (MQWS_UNLIKELY(n == 0 || n > 64))
-        return 0;
 #endif
+    if (n <= 8 && mqws__fast_text(s, n, 1))
+        return 1; /* short and without wildcards */
     for (size_t i = 0; i < n; i++) {
         unsigned c = s[i];
         if ((uint8_t)(c - 1) >= 0x7F)
@@ -265,18 +274,176 @@ MQWS_INLINE int mqws__rd_varint(const uint8_t *p, const uint8_t *end, uint32_t *
     }
     return -1;
 }
+MQWS_INLINE size_t mqws__varint_size(uint32_t v) {
+    return v < 128u ? 1 : v < 16384u ? 2 : v < 2097152u ? 3 : 4;
+}
+/* Write v (<= MQWS_VARINT_MAX) as a variable byte integer; returns the end. */
 MQWS_INLINE uint8_t *mqws__wr_varint(uint8_t *o, uint32_t v) {
-    if (MQWS_LIKELY(v < 128)) {
-        *o = (uint8_t)v;
-        return o + 1;
+    while (v >= 128) {
+        *o++ = (uint8_t)(v | 0x80);
+        v >>= 7;
     }
-    return o + mqws_varint_encode(v, o);
+    *o++ = (uint8_t)v;
+    return o;
+}
+/* memcpy for the short strings of MQTT headers without a call; long ones use memcpy. */
+MQWS_INLINE void mqws__copy(uint8_t *d, const uint8_t *s, size_t n) {
+    if (n > 16) {
+        memcpy(d, s, n);
+    } else if (n >= 8) {
+        uint64_t a, b;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        memcpy(d, &a, 8);
+        memcpy(d + n - 8, &b, 8);
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        memcpy(d, &a, 4);
+        memcpy(d + n - 4, &b, 4);
+    } else if (n) {
+        uint8_t a = s[0], b = s[n >> 1], c = s[n - 1];
+        d[0] = a;
+        d[n >> 1] = b;
+        d[n - 1] = c;
+    }
 }
 MQWS_INLINE uint8_t *mqws__wr_str(uint8_t *o, mqws_view v) {
     mqws__store16(o, (uint16_t)v.len);
-    if (v.len)
-        memcpy(o + 2, v.ptr, v.len);
+    mqws__copy(o + 2, v.ptr, v.len);
     return o + 2 + v.len;
 }
+
+/* ------------------------------------------------------------------------------------------ */
+/* Property parsing, inline so the PUBLISH fast path gets a copy specialised for its context. */
+
+extern const uint8_t mqws__prop_off_of_id[0x2B];
+
+/* Two-byte and four-byte properties that must not be 0 (Receive Maximum, Topic Alias, Maximum
+ * Packet Size); every byte property is a 0/1 value. */
+#define MQWS__NONZERO_PROPS                                                                        \
+    (MQWS_PROPF_RECEIVE_MAXIMUM | MQWS_PROPF_TOPIC_ALIAS | MQWS_PROPF_MAXIMUM_PACKET_SIZE)
+
+#define MQWS__AT(q) (off + (size_t)((q)-start))
+#define MQWS__PTRUNC()                                                                             \
+    return mqws__fail(err, MQWS_EMALFORMED, "§2.2.2.2", "truncated property", MQWS__AT(at))
+
+MQWS_INLINE int mqws__props_parse_inline(const uint8_t *p, size_t n, int ctx, uint8_t level,
+                                         mqws_props *out, mqws_decode_error *err, size_t off) {
+    const uint8_t *start = p, *end = p + n;
+    const uint32_t allowed = mqws__prop_mask[ctx];
+    /* Properties that may repeat here: user properties always, subscription identifiers in
+     * PUBLISH (one per matching subscription, §3.3.2.3.8). */
+    const uint32_t repeatable = MQWS_PROPF_USER_PROPERTY |
+                                (ctx == MQWS_PKT_PUBLISH ? MQWS_PROPF_SUBSCRIPTION_IDENTIFIER : 0);
+    uint32_t present = 0, nuser = 0, nsub = 0;
+    uint8_t *base = (uint8_t *)out;
+    out->raw.ptr = p;
+    out->raw.len = n;
+    out->user_props = NULL;
+    out->sub_ids = NULL;
+    while (p < end) {
+        const uint8_t *at = p;
+        unsigned id = *p++;
+        uint32_t bit = id < 0x2B ? mqws__prop_bit_of_id[id] : 0;
+        if (MQWS_UNLIKELY(!(bit & allowed)))
+            return mqws__fail(err, MQWS_EMALFORMED, "§2.2.2.2",
+                              bit ? "property not allowed in this packet"
+                                  : "unknown property identifier",
+                              MQWS__AT(at));
+        if (MQWS_UNLIKELY(present & bit & ~repeatable))
+            return mqws__fail(err, MQWS_EPROTO, "§2.2.2.2", "property included more than once",
+                              MQWS__AT(at));
+        present |= bit;
+        unsigned kind = mqws__prop_kind_of_id[id];
+        uint8_t *f = base + mqws__prop_off_of_id[id];
+        if (kind >= MQWS__PK_STR) {
+            if (MQWS_UNLIKELY(end - p < 2))
+                MQWS__PTRUNC();
+            size_t len = mqws__load16(p);
+            if (MQWS_UNLIKELY((size_t)(end - p - 2) < len))
+                MQWS__PTRUNC();
+            mqws_view v = {p + 2, len};
+            p += 2 + len;
+            if (kind == MQWS__PK_BIN) {
+                memcpy(f, &v, sizeof v);
+                continue;
+            }
+            int rc = id == MQWS_PROP_RESPONSE_TOPIC
+                         ? mqws__check_response_topic(v.ptr, len, level, err, MQWS__AT(v.ptr))
+                         : mqws__check_utf8(v.ptr, len, level, err, MQWS__AT(v.ptr));
+            if (MQWS_UNLIKELY(rc))
+                return rc;
+            if (kind == MQWS__PK_STR) {
+                memcpy(f, &v, sizeof v);
+                continue;
+            }
+            /* User Property: a second string follows. */
+            if (MQWS_UNLIKELY(end - p < 2))
+                MQWS__PTRUNC();
+            len = mqws__load16(p);
+            if (MQWS_UNLIKELY((size_t)(end - p - 2) < len))
+                MQWS__PTRUNC();
+            rc = mqws__check_utf8(p + 2, len, level, err, MQWS__AT(p + 2));
+            if (MQWS_UNLIKELY(rc))
+                return rc;
+            p += 2 + len;
+            nuser++;
+            continue;
+        }
+        switch (kind) {
+            case MQWS__PK_BYTE:
+                if (MQWS_UNLIKELY(p >= end))
+                    MQWS__PTRUNC();
+                if (MQWS_UNLIKELY(*p > 1))
+                    return mqws__check_prop_value((int)id, *p, err, MQWS__AT(at));
+                *f = *p++;
+                break;
+            case MQWS__PK_U16: {
+                if (MQWS_UNLIKELY(end - p < 2))
+                    MQWS__PTRUNC();
+                uint16_t v = mqws__load16(p);
+                p += 2;
+                if (MQWS_UNLIKELY(v == 0 && (bit & MQWS__NONZERO_PROPS)))
+                    return mqws__check_prop_value((int)id, v, err, MQWS__AT(at));
+                memcpy(f, &v, 2);
+                break;
+            }
+            case MQWS__PK_U32: {
+                if (MQWS_UNLIKELY(end - p < 4))
+                    MQWS__PTRUNC();
+                uint32_t v = mqws__load32(p);
+                p += 4;
+                if (MQWS_UNLIKELY(v == 0 && (bit & MQWS__NONZERO_PROPS)))
+                    return mqws__check_prop_value((int)id, v, err, MQWS__AT(at));
+                memcpy(f, &v, 4);
+                break;
+            }
+            default: { /* Subscription Identifier, a Variable Byte Integer */
+                uint32_t v;
+                int k = mqws__rd_varint(p, end, &v);
+                if (k == 0)
+                    MQWS__PTRUNC();
+                if (k < 0)
+                    return mqws__fail(err, MQWS_EMALFORMED, "MQTT-1.5.5-1",
+                                      "malformed variable byte integer", MQWS__AT(p));
+                p += k;
+                if (v == 0)
+                    return mqws__check_prop_value((int)id, v, err, MQWS__AT(at));
+                if (nsub++ == 0)
+                    out->subscription_id = v;
+                break;
+            }
+        }
+    }
+    out->present = present;
+    out->user_prop_count = nuser;
+    out->sub_id_count = nsub;
+    return MQWS_OK;
+}
+
+#undef MQWS__AT
+#undef MQWS__PTRUNC
 
 #endif

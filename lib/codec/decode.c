@@ -361,9 +361,9 @@ MQWS_NOINLINE static int dec_suback(const uint8_t *buf, const uint8_t *p, const 
 }
 
 /* Every type but PUBLISH: direction, fixed-header flags, then the type's decoder. */
-MQWS_NOINLINE static int dec_other(const uint8_t *buf, const uint8_t *p, const uint8_t *end,
-                                   unsigned type, unsigned fl, uint8_t level, uint32_t flags,
-                                   mqws_packet *out, mqws_decode_error *err) {
+MQWS_INLINE int dec_other(const uint8_t *buf, const uint8_t *p, const uint8_t *end, unsigned type,
+                          unsigned fl, uint8_t level, uint32_t flags, mqws_packet *out,
+                          mqws_decode_error *err) {
     /* Reserved types, and types the peer's role may not send (§2.1.2). */
     static const uint16_t server_only = (1u << MQWS_PKT_CONNACK) | (1u << MQWS_PKT_SUBACK) |
                                         (1u << MQWS_PKT_UNSUBACK) | (1u << MQWS_PKT_PINGRESP);
@@ -463,46 +463,55 @@ MQWS_NOINLINE static int decode_full(const uint8_t *buf, size_t len, uint8_t lev
     return dec_other(buf, p, end, type, fl, level, flags, out, err);
 }
 
+/* Fixed-header flag values a PUBLISH may not have: QoS 3 (6, 7, 14, 15) [MQTT-3.3.1-4] and DUP
+ * with QoS 0 (8, 9) [MQTT-3.3.1-2]. */
+#define BAD_PUBLISH_FLAGS 0xC3C0u
+
 /* The fast path: a valid PUBLISH (the packet a broker sees most) decoded with as little work
- * as the rules allow. Anything unusual, valid or not, goes to decode_full(), which also finds
- * the statement an invalid packet breaks. `v5` is a constant in each instance, so the 3.x
- * instance is a leaf function without properties code. */
-MQWS_INLINE int publish_fast(const uint8_t *buf, size_t len, uint8_t level, uint32_t flags,
-                             mqws_packet *out, mqws_decode_error *err, const int v5) {
-    uint32_t rl;
-    int k = mqws__rd_varint(buf + 1, buf + len, &rl);
-    if (MQWS_UNLIKELY(k <= 0 || 1 + (size_t)k + rl != len))
-        return decode_full(buf, len, level, flags, out, err);
-    const uint8_t *p = buf + 1 + k, *end = buf + len;
-    unsigned fl = buf[0] & 15, qos = (fl >> 1) & 3, dup = fl >> 3;
-    if (MQWS_UNLIKELY(qos == 3 || (dup && !qos) || end - p < 2))
-        return decode_full(buf, len, level, flags, out, err);
+ * as the rules allow. Returns MQWS_OK, or 1 for "not handled here": anything unusual, valid or
+ * not, then goes to decode_full(), which also finds the statement an invalid packet breaks.
+ * `v5` is a constant in each instance, so the 3.x instance is a leaf without properties code. */
+MQWS_INLINE int publish_fast(const uint8_t *buf, size_t len, uint32_t flags, mqws_packet *out,
+                             const int v5) {
+    unsigned fl = buf[0] & 15;
+    size_t hdr = 2;
+    uint32_t rl = buf[1];
+    if (MQWS_UNLIKELY(rl & 0x80)) {
+        int k = mqws__rd_varint(buf + 1, buf + len, &rl);
+        if (k <= 0)
+            return 1;
+        hdr = 1 + (size_t)k;
+    }
+    if (MQWS_UNLIKELY(hdr + rl != len || ((BAD_PUBLISH_FLAGS >> fl) & 1)))
+        return 1;
+    unsigned qos = (fl >> 1) & 3;
+    const uint8_t *p = buf + hdr;
     size_t tl = mqws__load16(p);
-    const uint8_t *topic = p + 2;
-    p = topic + tl;
-    if (MQWS_UNLIKELY(tl > (size_t)(end - topic) || (size_t)(end - p) < (qos ? 2u : 0u)))
-        return decode_full(buf, len, level, flags, out, err);
-    if (MQWS_UNLIKELY(!(tl > 0 && mqws__fast_text(topic, tl, 1))))
-        return decode_full(buf, len, level, flags, out, err);
+    if (MQWS_UNLIKELY(2 + tl + (qos ? 2u : 0u) > rl || tl == 0 || !mqws__fast_text(p + 2, tl, 1)))
+        return 1;
+    out->topic.ptr = p + 2;
+    out->topic.len = tl;
+    p += 2 + tl;
     uint16_t pid = 0;
     if (qos) {
         pid = mqws__load16(p);
         p += 2;
         if (MQWS_UNLIKELY(pid == 0))
-            return decode_full(buf, len, level, flags, out, err);
+            return 1;
     }
+    const uint8_t *end = buf + len;
     if (v5) {
         uint32_t n;
-        k = mqws__rd_varint(p, end, &n);
+        int k = mqws__rd_varint(p, end, &n);
         if (MQWS_UNLIKELY(k <= 0 || n > (size_t)(end - p - k)))
-            return decode_full(buf, len, level, flags, out, err);
+            return 1;
         p += k;
         if (n) {
-            if (MQWS_UNLIKELY(mqws__props_parse(p, n, MQWS_PKT_PUBLISH, level, &out->props, NULL,
-                                                0) != MQWS_OK ||
+            if (MQWS_UNLIKELY(mqws__props_parse_inline(p, n, MQWS_PKT_PUBLISH, MQWS_MQTT_5,
+                                                       &out->props, NULL, 0) != MQWS_OK ||
                               ((flags & MQWS_DECODE_FROM_CLIENT) &&
                                (out->props.present & MQWS_PROPF_SUBSCRIPTION_IDENTIFIER))))
-                return decode_full(buf, len, level, flags, out, err);
+                return 1;
             p += n;
         } else {
             props_clear(&out->props);
@@ -513,30 +522,69 @@ MQWS_INLINE int publish_fast(const uint8_t *buf, size_t len, uint8_t level, uint
     }
     out->type = MQWS_PKT_PUBLISH;
     out->flags = (uint8_t)fl;
-    out->dup = (uint8_t)dup;
+    out->dup = (uint8_t)(fl >> 3);
     out->qos = (uint8_t)qos;
     out->retain = (uint8_t)(fl & 1);
-    out->topic.ptr = topic;
-    out->topic.len = tl;
     out->packet_id = pid;
     out->payload.ptr = p;
     out->payload.len = (size_t)(end - p);
     return MQWS_OK;
 }
 
-MQWS_NOINLINE static int publish_fast5(const uint8_t *buf, size_t len, uint32_t flags,
-                                       mqws_packet *out, mqws_decode_error *err) {
-    return publish_fast(buf, len, MQWS_MQTT_5, flags, out, err, 1);
+MQWS_NOINLINE static int publish_fast3(const uint8_t *buf, size_t len, mqws_packet *out) {
+    return publish_fast(buf, len, 0, out, 0);
+}
+MQWS_NOINLINE static int publish5(const uint8_t *buf, size_t len, uint32_t flags, mqws_packet *out,
+                                  mqws_decode_error *err) {
+    if (MQWS_LIKELY(publish_fast(buf, len, flags, out, 1) == MQWS_OK))
+        return MQWS_OK;
+    return decode_full(buf, len, MQWS_MQTT_5, flags, out, err);
+}
+
+MQWS_NOINLINE static int decode_dispatch(const uint8_t *buf, size_t len, uint8_t level,
+                                         uint32_t flags, mqws_packet *out, mqws_decode_error *err) {
+    if (len >= 4 && buf && (buf[0] >> 4) == MQWS_PKT_PUBLISH) {
+        if (level == MQWS_MQTT_5)
+            return publish5(buf, len, flags, out, err);
+        if ((level == MQWS_MQTT_311 || level == MQWS_MQTT_31) &&
+            publish_fast3(buf, len, out) == MQWS_OK)
+            return MQWS_OK;
+    }
+    return decode_full(buf, len, level, flags, out, err);
 }
 
 int mqws_decode(const uint8_t *buf, size_t len, uint8_t level, uint32_t flags, mqws_packet *out,
                 mqws_decode_error *err) {
-    if (MQWS_UNLIKELY(len < 4 || !buf || (buf[0] >> 4) != MQWS_PKT_PUBLISH ||
-                      (unsigned)(level - MQWS_MQTT_31) > 2u))
-        return decode_full(buf, len, level, flags, out, err);
-    if (level == MQWS_MQTT_5)
-        return publish_fast5(buf, len, flags, out, err);
-    return publish_fast(buf, len, level, flags, out, err, 0);
+    /* The most common packet of all, inline: a 3.x PUBLISH shorter than 130 bytes. */
+    if (MQWS_LIKELY(len >= 4 && len < 130 && buf && (buf[0] >> 4) == MQWS_PKT_PUBLISH &&
+                    (uint8_t)(level - MQWS_MQTT_31) < 2 && buf[1] == len - 2)) {
+        unsigned fl = buf[0] & 15;
+        size_t tl = mqws__load16(buf + 2);
+        size_t q2 = (fl & 6) ? 2 : 0;
+        if (MQWS_LIKELY(!((BAD_PUBLISH_FLAGS >> fl) & 1) && tl && 4 + tl + q2 <= len &&
+                        mqws__fast_text(buf + 4, tl, 1))) {
+            const uint8_t *p = buf + 4 + tl;
+            uint16_t pid = q2 ? mqws__load16(p) : 0;
+            if (MQWS_LIKELY(pid || !q2)) {
+                p += q2;
+                out->type = MQWS_PKT_PUBLISH;
+                out->flags = (uint8_t)fl;
+                out->dup = (uint8_t)(fl >> 3);
+                out->qos = (uint8_t)((fl >> 1) & 3);
+                out->retain = (uint8_t)(fl & 1);
+                out->packet_id = pid;
+                out->topic.ptr = buf + 4;
+                out->topic.len = tl;
+                out->payload.ptr = p;
+                out->payload.len = (size_t)(buf + len - p);
+                props_clear(&out->props);
+                return MQWS_OK;
+            }
+        }
+    }
+    if (len >= 4 && buf && (buf[0] >> 4) == MQWS_PKT_PUBLISH)
+        return decode_dispatch(buf, len, level, flags, out, err);
+    return decode_full(buf, len, level, flags, out, err);
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -20,7 +20,9 @@ typedef struct plan {
     mqws__pplan wp; /* will props */
 } plan;
 
-MQWS_INLINE size_t props_wire(const mqws__pplan *pp) { return mqws_varint_size(pp->len) + pp->len; }
+MQWS_INLINE size_t props_wire(const mqws__pplan *pp) {
+    return mqws__varint_size(pp->len) + pp->len;
+}
 
 /* Walk wire-form SUBSCRIBE / UNSUBSCRIBE entries; their byte count, or 0 if not well-formed or
  * not `count` entries. */
@@ -216,7 +218,7 @@ static int plan_packet(const mqws_packet *p, uint8_t level, plan *pl) {
 MQWS_INLINE int finish_plan(plan *pl, size_t *total) {
     if (pl->rl > MQWS_VARINT_MAX)
         return MQWS_ETOOBIG;
-    *total = 1 + mqws_varint_size((uint32_t)pl->rl) + pl->rl;
+    *total = 1 + mqws__varint_size((uint32_t)pl->rl) + pl->rl;
     return MQWS_OK;
 }
 
@@ -339,7 +341,183 @@ static uint8_t *write_packet(const mqws_packet *p, uint8_t level, const plan *pl
     }
 }
 
-int mqws_encode(const mqws_packet *p, uint8_t level, uint8_t *buf, size_t cap, size_t *written) {
+/* PUBLISH properties built from the fields (no raw block to reproduce): sized and written with
+ * one test per property the packet may carry, in identifier order, instead of the general
+ * table walk. Returns the block length, or (size_t)-1 for a packet the encoder refuses. */
+#define PF(x) MQWS_PROPF_##x
+MQWS_INLINE size_t pub_props_size(const mqws_props *pr) {
+    uint32_t m = pr->present;
+    size_t len = 0;
+    if (MQWS_UNLIKELY(m & ~mqws__prop_mask[MQWS_PKT_PUBLISH]))
+        return (size_t)-1;
+    if (m & PF(PAYLOAD_FORMAT_INDICATOR)) {
+        if (pr->payload_format > 1)
+            return (size_t)-1;
+        len += 2;
+    }
+    if (m & PF(MESSAGE_EXPIRY_INTERVAL))
+        len += 5;
+    if (m & PF(CONTENT_TYPE)) {
+        if (pr->content_type.len > 0xFFFF)
+            return (size_t)-1;
+        len += 3 + pr->content_type.len;
+    }
+    if (m & PF(RESPONSE_TOPIC)) {
+        if (pr->response_topic.len > 0xFFFF)
+            return (size_t)-1;
+        len += 3 + pr->response_topic.len;
+    }
+    if (m & PF(CORRELATION_DATA)) {
+        if (pr->correlation_data.len > 0xFFFF)
+            return (size_t)-1;
+        len += 3 + pr->correlation_data.len;
+    }
+    if (m & PF(TOPIC_ALIAS)) {
+        if (!pr->topic_alias)
+            return (size_t)-1;
+        len += 3;
+    }
+    if (pr->sub_ids && pr->sub_id_count) {
+        for (uint32_t i = 0; i < pr->sub_id_count; i++) {
+            if (pr->sub_ids[i] - 1 >= MQWS_VARINT_MAX)
+                return (size_t)-1;
+            len += 1 + mqws__varint_size(pr->sub_ids[i]);
+        }
+    } else if (m & PF(SUBSCRIPTION_IDENTIFIER)) {
+        if (pr->subscription_id - 1 >= MQWS_VARINT_MAX)
+            return (size_t)-1;
+        len += 1 + mqws__varint_size(pr->subscription_id);
+    }
+    for (uint32_t i = 0; i < pr->user_prop_count && pr->user_props; i++) {
+        const mqws_user_prop *u = &pr->user_props[i];
+        if ((u->key.len | u->value.len) > 0xFFFF)
+            return (size_t)-1;
+        len += 5 + u->key.len + u->value.len;
+    }
+    return len;
+}
+
+MQWS_INLINE uint8_t *pub_props_write(uint8_t *o, const mqws_props *pr) {
+    uint32_t m = pr->present;
+    if (m & PF(PAYLOAD_FORMAT_INDICATOR)) {
+        o[0] = MQWS_PROP_PAYLOAD_FORMAT_INDICATOR;
+        o[1] = pr->payload_format;
+        o += 2;
+    }
+    if (m & PF(MESSAGE_EXPIRY_INTERVAL)) {
+        o[0] = MQWS_PROP_MESSAGE_EXPIRY_INTERVAL;
+        mqws__store32(o + 1, pr->message_expiry);
+        o += 5;
+    }
+    if (m & PF(CONTENT_TYPE)) {
+        *o++ = MQWS_PROP_CONTENT_TYPE;
+        o = mqws__wr_str(o, pr->content_type);
+    }
+    if (m & PF(RESPONSE_TOPIC)) {
+        *o++ = MQWS_PROP_RESPONSE_TOPIC;
+        o = mqws__wr_str(o, pr->response_topic);
+    }
+    if (m & PF(CORRELATION_DATA)) {
+        *o++ = MQWS_PROP_CORRELATION_DATA;
+        o = mqws__wr_str(o, pr->correlation_data);
+    }
+    if (pr->sub_ids && pr->sub_id_count) {
+        for (uint32_t i = 0; i < pr->sub_id_count; i++) {
+            *o++ = MQWS_PROP_SUBSCRIPTION_IDENTIFIER;
+            o = mqws__wr_varint(o, pr->sub_ids[i]);
+        }
+    } else if (m & PF(SUBSCRIPTION_IDENTIFIER)) {
+        *o++ = MQWS_PROP_SUBSCRIPTION_IDENTIFIER;
+        o = mqws__wr_varint(o, pr->subscription_id);
+    }
+    if (m & PF(TOPIC_ALIAS)) {
+        o[0] = MQWS_PROP_TOPIC_ALIAS;
+        mqws__store16(o + 1, pr->topic_alias);
+        o += 3;
+    }
+    for (uint32_t i = 0; i < pr->user_prop_count && pr->user_props; i++) {
+        *o++ = MQWS_PROP_USER_PROPERTY;
+        o = mqws__wr_str(o, pr->user_props[i].key);
+        o = mqws__wr_str(o, pr->user_props[i].value);
+    }
+    return o;
+}
+#undef PF
+
+/* PUBLISH, the packet encoded most, without the general plan: one pass of checks and sizes,
+ * then the bytes. With `iov`, the payload is left out of `buf` and referenced instead. */
+MQWS_INLINE int enc_publish(const mqws_packet *p, uint8_t level, uint8_t *buf, size_t cap,
+                            size_t *written, mqws_iovec *iov, const int use_iov) {
+    unsigned qos = p->qos, dup = p->dup, retain = p->retain;
+    size_t tl = p->topic.len, pl = p->payload.len;
+    if (MQWS_UNLIKELY(qos > 2 || dup > 1 || retain > 1 || (dup && !qos) || tl > 0xFFFF ||
+                      (qos && !p->packet_id) || (unsigned)(level - MQWS_MQTT_31) > 2u))
+        return MQWS_EINVAL;
+    size_t rl = 2 + tl + (qos ? 2u : 0u) + pl;
+    mqws__pplan pp;
+    pp.len = 0;
+    /* 1: the fields are written by pub_props_write(); 0: mqws__props_write() as planned. */
+    int simple = 1;
+    if (level == MQWS_MQTT_5) {
+        const mqws_props *pr = &p->props;
+        if (pr->raw.len || (!pr->user_props && (pr->present & MQWS_PROPF_USER_PROPERTY))) {
+            /* A decoded block: reproduce it, or copy its user properties. */
+            int rc = mqws__props_plan(pr, MQWS_PKT_PUBLISH, &pp);
+            if (MQWS_UNLIKELY(rc))
+                return rc;
+            simple = 0;
+        } else if (pr->present || pr->user_prop_count || pr->sub_id_count) {
+            size_t n = pub_props_size(pr);
+            if (MQWS_UNLIKELY(n == (size_t)-1))
+                return MQWS_EINVAL;
+            if (MQWS_UNLIKELY(n > MQWS_VARINT_MAX))
+                return MQWS_ETOOBIG;
+            pp.len = (uint32_t)n;
+        }
+        if (MQWS_UNLIKELY(!tl && !(pr->present & MQWS_PROPF_TOPIC_ALIAS)))
+            return MQWS_EINVAL;
+        rl += mqws__varint_size(pp.len) + pp.len;
+    } else if (MQWS_UNLIKELY(!tl)) {
+        return MQWS_EINVAL;
+    }
+    if (MQWS_UNLIKELY(rl > MQWS_VARINT_MAX))
+        return MQWS_ETOOBIG;
+    size_t need = 1 + mqws__varint_size((uint32_t)rl) + rl - (use_iov ? pl : 0);
+    if (MQWS_UNLIKELY(need > cap || !buf))
+        return MQWS_ENOSPC;
+    uint8_t *o = buf;
+    *o++ = (uint8_t)(0x30 | dup << 3 | qos << 1 | retain);
+    o = mqws__wr_varint(o, (uint32_t)rl);
+    o = mqws__wr_str(o, p->topic);
+    if (qos) {
+        mqws__store16(o, p->packet_id);
+        o += 2;
+    }
+    if (level == MQWS_MQTT_5) {
+        o = mqws__wr_varint(o, pp.len);
+        if (pp.len)
+            o = simple ? pub_props_write(o, &p->props) : mqws__props_write(o, &p->props, &pp);
+    }
+    if (use_iov) {
+        iov[0].base = buf;
+        iov[0].len = (size_t)(o - buf);
+        iov[1].base = p->payload.ptr;
+        iov[1].len = pl;
+        return MQWS_OK;
+    }
+    if (pl)
+        memcpy(o, p->payload.ptr, pl);
+    *written = (size_t)(o - buf) + pl;
+    return MQWS_OK;
+}
+
+MQWS_NOINLINE static int enc_publish5(const mqws_packet *p, uint8_t *buf, size_t cap,
+                                      size_t *written) {
+    return enc_publish(p, MQWS_MQTT_5, buf, cap, written, NULL, 0);
+}
+
+MQWS_NOINLINE static int enc_other(const mqws_packet *p, uint8_t level, uint8_t *buf, size_t cap,
+                                   size_t *written) {
     plan pl;
     size_t total;
     int rc = plan_packet(p, level, &pl);
@@ -355,27 +533,19 @@ int mqws_encode(const mqws_packet *p, uint8_t level, uint8_t *buf, size_t cap, s
     return MQWS_OK;
 }
 
+int mqws_encode(const mqws_packet *p, uint8_t level, uint8_t *buf, size_t cap, size_t *written) {
+    if (MQWS_UNLIKELY(p->type != MQWS_PKT_PUBLISH))
+        return enc_other(p, level, buf, cap, written);
+    if (level == MQWS_MQTT_5)
+        return enc_publish5(p, buf, cap, written);
+    return enc_publish(p, level, buf, cap, written, NULL, 0);
+}
+
 int mqws_encode_publish_iov(const mqws_packet *p, uint8_t level, uint8_t *hdr, size_t cap,
                             mqws_iovec iov[2]) {
     if (p->type != MQWS_PKT_PUBLISH)
         return MQWS_EINVAL;
-    plan pl;
-    size_t total;
-    int rc = plan_packet(p, level, &pl);
-    if (MQWS_UNLIKELY(rc))
-        return rc;
-    rc = finish_plan(&pl, &total);
-    if (MQWS_UNLIKELY(rc))
-        return rc;
-    size_t hlen = total - p->payload.len;
-    if (MQWS_UNLIKELY(hlen > cap || !hdr))
-        return MQWS_ENOSPC;
-    uint8_t *end = write_packet(p, level, &pl, hdr, 0);
-    iov[0].base = hdr;
-    iov[0].len = (size_t)(end - hdr);
-    iov[1].base = p->payload.ptr;
-    iov[1].len = p->payload.len;
-    return MQWS_OK;
+    return enc_publish(p, level, hdr, cap, NULL, iov, 1);
 }
 
 /* ------------------------------------------------------------------------------------------ */

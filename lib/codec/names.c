@@ -260,46 +260,18 @@ const uint32_t mqws__prop_mask[17] = {
 
 uint32_t mqws_prop_bit(int id) { return id > 0 && id < 0x2B ? mqws__prop_bit_of_id[id] : 0; }
 
-int mqws__prop_kind(int id) {
-    switch (id) {
-        case 0x01:
-        case 0x17:
-        case 0x19:
-        case 0x24:
-        case 0x25:
-        case 0x28:
-        case 0x29:
-        case 0x2A:
-            return MQWS__PK_BYTE;
-        case 0x13:
-        case 0x21:
-        case 0x22:
-        case 0x23:
-            return MQWS__PK_U16;
-        case 0x02:
-        case 0x11:
-        case 0x18:
-        case 0x27:
-            return MQWS__PK_U32;
-        case 0x0B:
-            return MQWS__PK_VARINT;
-        case 0x03:
-        case 0x08:
-        case 0x12:
-        case 0x15:
-        case 0x1A:
-        case 0x1C:
-        case 0x1F:
-            return MQWS__PK_STR;
-        case 0x09:
-        case 0x16:
-            return MQWS__PK_BIN;
-        case 0x26:
-            return MQWS__PK_PAIR;
-        default:
-            return MQWS__PK_NONE;
-    }
-}
+#define K(x) MQWS__PK_##x
+const uint8_t mqws__prop_kind_of_id[0x2B] = {
+    [0x01] = K(BYTE),   [0x02] = K(U32),  [0x03] = K(STR),  [0x08] = K(STR),  [0x09] = K(BIN),
+    [0x0B] = K(VARINT), [0x11] = K(U32),  [0x12] = K(STR),  [0x13] = K(U16),  [0x15] = K(STR),
+    [0x16] = K(BIN),    [0x17] = K(BYTE), [0x18] = K(U32),  [0x19] = K(BYTE), [0x1A] = K(STR),
+    [0x1C] = K(STR),    [0x1F] = K(STR),  [0x21] = K(U16),  [0x22] = K(U16),  [0x23] = K(U16),
+    [0x24] = K(BYTE),   [0x25] = K(BYTE), [0x26] = K(PAIR), [0x27] = K(U32),  [0x28] = K(BYTE),
+    [0x29] = K(BYTE),   [0x2A] = K(BYTE),
+};
+#undef K
+
+int mqws__prop_kind(int id) { return id > 0 && id < 0x2B ? mqws__prop_kind_of_id[id] : 0; }
 
 const char *mqws_prop_name(int id) {
     switch (id) {

@@ -1,6 +1,8 @@
 /* MQTT 5 properties (§2.2.2): one-pass parsing with validation, iteration over the raw block,
  * and encoding (size, then write).
  * SPDX-License-Identifier: MIT */
+#include <stddef.h>
+
 #include "codec_internal.h"
 
 #define UPF  MQWS_PROPF_USER_PROPERTY
@@ -82,288 +84,121 @@ static mqws_view field_view(const mqws_props *pr, int id) {
 /* ------------------------------------------------------------------------------------------ */
 /* Decoding */
 
-#define TRUNC()                                                                                    \
-    return mqws__fail(err, MQWS_EMALFORMED, "§2.2.2.2", "truncated property",                      \
-                      off + (size_t)(at - start))
+/* Where each property's field lives in mqws_props (0 for the repeatable ones). */
+#define O(id, field) [id] = (uint8_t)offsetof(mqws_props, field)
+const uint8_t mqws__prop_off_of_id[0x2B] = {
+    O(0x01, payload_format),
+    O(0x02, message_expiry),
+    O(0x03, content_type),
+    O(0x08, response_topic),
+    O(0x09, correlation_data),
+    O(0x11, session_expiry),
+    O(0x12, assigned_client_id),
+    O(0x13, server_keep_alive),
+    O(0x15, auth_method),
+    O(0x16, auth_data),
+    O(0x17, request_problem_info),
+    O(0x18, will_delay),
+    O(0x19, request_response_info),
+    O(0x1A, response_info),
+    O(0x1C, server_reference),
+    O(0x1F, reason_string),
+    O(0x21, receive_maximum),
+    O(0x22, topic_alias_maximum),
+    O(0x23, topic_alias),
+    O(0x24, maximum_qos),
+    O(0x25, retain_available),
+    O(0x27, maximum_packet_size),
+    O(0x28, wildcard_sub_available),
+    O(0x29, sub_id_available),
+    O(0x2A, shared_sub_available),
+};
+#undef O
 
 int mqws__props_parse(const uint8_t *p, size_t n, int ctx, uint8_t level, mqws_props *out,
                       mqws_decode_error *err, size_t off) {
-    const uint8_t *start = p, *end = p + n;
-    const uint32_t allowed = mqws__prop_mask[ctx];
-    /* Properties that may repeat here: user properties always, subscription identifiers in
-     * PUBLISH (one per matching subscription, §3.3.2.3.8). */
-    const uint32_t repeatable = UPF | (ctx == MQWS_PKT_PUBLISH ? SIDF : 0);
-    uint32_t present = 0, nuser = 0, nsub = 0;
-    out->raw.ptr = p;
-    out->raw.len = n;
-    out->user_props = NULL;
-    out->sub_ids = NULL;
-    while (p < end) {
-        const uint8_t *at = p;
-        unsigned id = *p++;
-        uint32_t bit = id < 0x2B ? mqws__prop_bit_of_id[id] : 0;
-        if (MQWS_UNLIKELY(!(bit & allowed)))
-            return mqws__fail(err, MQWS_EMALFORMED, "§2.2.2.2",
-                              bit ? "property not allowed in this packet"
-                                  : "unknown property identifier",
-                              off + (size_t)(at - start));
-        if (MQWS_UNLIKELY(present & bit & ~repeatable))
-            return mqws__fail(err, MQWS_EPROTO, "§2.2.2.2", "property included more than once",
-                              off + (size_t)(at - start));
-        present |= bit;
-        switch (id) {
-            /* Byte */
-            case 0x01:
-            case 0x17:
-            case 0x19:
-            case 0x24:
-            case 0x25:
-            case 0x28:
-            case 0x29:
-            case 0x2A: {
-                if (p >= end)
-                    TRUNC();
-                uint8_t v = *p++;
-                if (MQWS_UNLIKELY(v > 1)) {
-                    int rc = mqws__check_prop_value((int)id, v, err, off + (size_t)(at - start));
-                    if (rc)
-                        return rc;
-                }
-                switch (id) {
-                    case 0x01:
-                        out->payload_format = v;
-                        break;
-                    case 0x17:
-                        out->request_problem_info = v;
-                        break;
-                    case 0x19:
-                        out->request_response_info = v;
-                        break;
-                    case 0x24:
-                        out->maximum_qos = v;
-                        break;
-                    case 0x25:
-                        out->retain_available = v;
-                        break;
-                    case 0x28:
-                        out->wildcard_sub_available = v;
-                        break;
-                    case 0x29:
-                        out->sub_id_available = v;
-                        break;
-                    default:
-                        out->shared_sub_available = v;
-                        break;
-                }
-                break;
-            }
-            /* Two Byte Integer */
-            case 0x13:
-            case 0x21:
-            case 0x22:
-            case 0x23: {
-                if (end - p < 2)
-                    TRUNC();
-                uint16_t v = mqws__load16(p);
-                p += 2;
-                if (MQWS_UNLIKELY(v == 0 && id != 0x13)) {
-                    int rc = mqws__check_prop_value((int)id, v, err, off + (size_t)(at - start));
-                    if (rc)
-                        return rc;
-                }
-                switch (id) {
-                    case 0x13:
-                        out->server_keep_alive = v;
-                        break;
-                    case 0x21:
-                        out->receive_maximum = v;
-                        break;
-                    case 0x22:
-                        out->topic_alias_maximum = v;
-                        break;
-                    default:
-                        out->topic_alias = v;
-                        break;
-                }
-                break;
-            }
-            /* Four Byte Integer */
-            case 0x02:
-            case 0x11:
-            case 0x18:
-            case 0x27: {
-                if (end - p < 4)
-                    TRUNC();
-                uint32_t v = mqws__load32(p);
-                p += 4;
-                switch (id) {
-                    case 0x02:
-                        out->message_expiry = v;
-                        break;
-                    case 0x11:
-                        out->session_expiry = v;
-                        break;
-                    case 0x18:
-                        out->will_delay = v;
-                        break;
-                    default:
-                        if (v == 0)
-                            return mqws__check_prop_value((int)id, v, err,
-                                                          off + (size_t)(at - start));
-                        out->maximum_packet_size = v;
-                        break;
-                }
-                break;
-            }
-            /* Variable Byte Integer */
-            case 0x0B: {
-                uint32_t v;
-                int k = mqws__rd_varint(p, end, &v);
-                if (k == 0)
-                    TRUNC();
-                if (k < 0)
-                    return mqws__fail(err, MQWS_EMALFORMED, "MQTT-1.5.5-1",
-                                      "malformed variable byte integer", off + (size_t)(p - start));
-                p += k;
-                if (v == 0)
-                    return mqws__check_prop_value((int)id, v, err, off + (size_t)(at - start));
-                if (nsub++ == 0)
-                    out->subscription_id = v;
-                break;
-            }
-            /* UTF-8 string, binary data, string pair */
-            default: {
-                if (end - p < 2)
-                    TRUNC();
-                size_t len = mqws__load16(p);
-                if ((size_t)(end - p - 2) < len)
-                    TRUNC();
-                mqws_view v = {p + 2, len};
-                p += 2 + len;
-                size_t voff = off + (size_t)(v.ptr - start);
-                if (id == 0x09 || id == 0x16) {
-                    if (id == 0x09)
-                        out->correlation_data = v;
-                    else
-                        out->auth_data = v;
-                    break;
-                }
-                int rc = id == 0x08 ? mqws__check_response_topic(v.ptr, len, level, err, voff)
-                                    : mqws__check_utf8(v.ptr, len, level, err, voff);
-                if (rc)
-                    return rc;
-                switch (id) {
-                    case 0x03:
-                        out->content_type = v;
-                        break;
-                    case 0x08:
-                        out->response_topic = v;
-                        break;
-                    case 0x12:
-                        out->assigned_client_id = v;
-                        break;
-                    case 0x15:
-                        out->auth_method = v;
-                        break;
-                    case 0x1A:
-                        out->response_info = v;
-                        break;
-                    case 0x1C:
-                        out->server_reference = v;
-                        break;
-                    case 0x1F:
-                        out->reason_string = v;
-                        break;
-                    default: { /* 0x26 User Property: a second string follows */
-                        if (end - p < 2)
-                            TRUNC();
-                        size_t vlen = mqws__load16(p);
-                        if ((size_t)(end - p - 2) < vlen)
-                            TRUNC();
-                        rc = mqws__check_utf8(p + 2, vlen, level, err,
-                                              off + (size_t)(p + 2 - start));
-                        if (rc)
-                            return rc;
-                        p += 2 + vlen;
-                        nuser++;
-                        break;
-                    }
-                }
-                break;
-            }
-        }
-    }
-    out->present = present;
-    out->user_prop_count = nuser;
-    out->sub_id_count = nsub;
-    return MQWS_OK;
+    return mqws__props_parse_inline(p, n, ctx, level, out, err, off);
 }
 
 /* ------------------------------------------------------------------------------------------ */
 /* Iteration. The block was validated by the decoder; a hand-made block is still read safely:
  * iteration stops at the first property that does not fit. */
 
+/* Bytes of the value of a property of `kind` at p (bounded by end), or 0 if it does not fit. */
+MQWS_INLINE size_t value_size(unsigned kind, const uint8_t *p, const uint8_t *end) {
+    size_t have = (size_t)(end - p), need;
+    switch (kind) {
+        case MQWS__PK_BYTE:
+            need = 1;
+            break;
+        case MQWS__PK_U16:
+            need = 2;
+            break;
+        case MQWS__PK_U32:
+            need = 4;
+            break;
+        case MQWS__PK_VARINT: {
+            uint32_t v;
+            int k = mqws__rd_varint(p, end, &v);
+            return k > 0 ? (size_t)k : 0;
+        }
+        case MQWS__PK_STR:
+        case MQWS__PK_BIN:
+            if (have < 2)
+                return 0;
+            need = 2 + (size_t)mqws__load16(p);
+            break;
+        case MQWS__PK_PAIR: {
+            if (have < 2)
+                return 0;
+            size_t k = 2 + (size_t)mqws__load16(p);
+            if (have < k + 2)
+                return 0;
+            need = k + 2 + (size_t)mqws__load16(p + k);
+            break;
+        }
+        default:
+            return 0;
+    }
+    return need <= have ? need : 0;
+}
+
 static int raw_next(const uint8_t **pp, const uint8_t *end, mqws_prop *out) {
     const uint8_t *p = *pp;
     if (p >= end)
         return 0;
-    uint8_t id = *p++;
-    out->id = id;
+    unsigned id = *p++;
+    unsigned kind = id < 0x2B ? mqws__prop_kind_of_id[id] : 0;
+    size_t sz = value_size(kind, p, end);
+    if (!sz)
+        return -1;
+    out->id = (uint8_t)id;
     out->u32 = 0;
     out->a.ptr = out->b.ptr = NULL;
     out->a.len = out->b.len = 0;
-    switch (mqws__prop_kind(id)) {
+    switch (kind) {
         case MQWS__PK_BYTE:
-            if (p >= end)
-                return -1;
-            out->u32 = *p++;
+            out->u32 = *p;
             break;
         case MQWS__PK_U16:
-            if (end - p < 2)
-                return -1;
             out->u32 = mqws__load16(p);
-            p += 2;
             break;
         case MQWS__PK_U32:
-            if (end - p < 4)
-                return -1;
             out->u32 = mqws__load32(p);
-            p += 4;
             break;
-        case MQWS__PK_VARINT: {
-            int k = mqws__rd_varint(p, end, &out->u32);
-            if (k <= 0)
-                return -1;
-            p += k;
+        case MQWS__PK_VARINT:
+            mqws__rd_varint(p, end, &out->u32);
             break;
-        }
-        case MQWS__PK_STR:
-        case MQWS__PK_BIN:
-        case MQWS__PK_PAIR: {
-            if (end - p < 2)
-                return -1;
-            size_t len = mqws__load16(p);
-            if ((size_t)(end - p - 2) < len)
-                return -1;
+        default:
             out->a.ptr = p + 2;
-            out->a.len = len;
-            p += 2 + len;
-            if (id == MQWS_PROP_USER_PROPERTY) {
-                if (end - p < 2)
-                    return -1;
-                len = mqws__load16(p);
-                if ((size_t)(end - p - 2) < len)
-                    return -1;
-                out->b.ptr = p + 2;
-                out->b.len = len;
-                p += 2 + len;
+            out->a.len = mqws__load16(p);
+            if (kind == MQWS__PK_PAIR) {
+                out->b.ptr = p + 4 + out->a.len;
+                out->b.len = mqws__load16(p + 2 + out->a.len);
             }
             break;
-        }
-        default:
-            return -1;
     }
-    *pp = p;
+    *pp = p + sz;
     return 1;
 }
 
@@ -381,44 +216,52 @@ int mqws_props_next(mqws_prop_iter *it, mqws_prop *out) {
     return r > 0;
 }
 
-int mqws_props_next_user(mqws_prop_iter *it, mqws_view *key, mqws_view *value) {
-    mqws_prop pr;
-    while (mqws_props_next(it, &pr)) {
-        if (pr.id == MQWS_PROP_USER_PROPERTY) {
-            *key = pr.a;
-            *value = pr.b;
-            return 1;
+/* Skip to the next property with identifier `want`; its value starts at the returned pointer
+ * (NULL at the end). */
+MQWS_INLINE const uint8_t *seek(mqws_prop_iter *it, unsigned want, size_t *size) {
+    const uint8_t *p = it->pos, *end = it->end;
+    if (!p)
+        return NULL;
+    while (p < end) {
+        unsigned id = *p++;
+        unsigned kind = id < 0x2B ? mqws__prop_kind_of_id[id] : 0;
+        size_t sz = value_size(kind, p, end);
+        if (!sz)
+            break;
+        if (id == want) {
+            it->pos = p + sz;
+            *size = sz;
+            return p;
         }
+        p += sz;
     }
-    return 0;
+    it->pos = end;
+    return NULL;
+}
+
+int mqws_props_next_user(mqws_prop_iter *it, mqws_view *key, mqws_view *value) {
+    size_t sz;
+    const uint8_t *p = seek(it, MQWS_PROP_USER_PROPERTY, &sz);
+    if (!p)
+        return 0;
+    key->ptr = p + 2;
+    key->len = mqws__load16(p);
+    value->ptr = p + 4 + key->len;
+    value->len = mqws__load16(p + 2 + key->len);
+    return 1;
 }
 
 int mqws_props_next_sub_id(mqws_prop_iter *it, uint32_t *id) {
-    mqws_prop pr;
-    while (mqws_props_next(it, &pr)) {
-        if (pr.id == MQWS_PROP_SUBSCRIPTION_IDENTIFIER) {
-            *id = pr.u32;
-            return 1;
-        }
-    }
-    return 0;
+    size_t sz;
+    const uint8_t *p = seek(it, MQWS_PROP_SUBSCRIPTION_IDENTIFIER, &sz);
+    if (!p)
+        return 0;
+    mqws__rd_varint(p, p + sz, id);
+    return 1;
 }
 
 /* ------------------------------------------------------------------------------------------ */
 /* Encoding */
-
-static size_t prop_size(int kind, const mqws_props *pr, int id) {
-    switch (kind) {
-        case MQWS__PK_BYTE:
-            return 2;
-        case MQWS__PK_U16:
-            return 3;
-        case MQWS__PK_U32:
-            return 5;
-        default:
-            return 3 + field_view(pr, id).len;
-    }
-}
 
 static int view_same(mqws_view a, mqws_view b) {
     return a.len == b.len && (a.ptr == b.ptr || a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
@@ -472,6 +315,43 @@ static int raw_matches(const mqws_props *pr, const mqws__pplan *plan) {
     return 1;
 }
 
+/* Per presence bit: identifier, value kind and the offset of the field in mqws_props, so one
+ * loop over the set bits sizes and writes every single-valued property. */
+#define PI(id, kind, field)                                                                        \
+    { id, MQWS__PK_##kind, (uint8_t)offsetof(mqws_props, field) }
+static const struct pinfo {
+    uint8_t id, kind, off;
+} pinfo[27] = {
+    PI(0x01, BYTE, payload_format),
+    PI(0x02, U32, message_expiry),
+    PI(0x03, STR, content_type),
+    PI(0x08, STR, response_topic),
+    PI(0x09, BIN, correlation_data),
+    PI(0x0B, VARINT, subscription_id),
+    PI(0x11, U32, session_expiry),
+    PI(0x12, STR, assigned_client_id),
+    PI(0x13, U16, server_keep_alive),
+    PI(0x15, STR, auth_method),
+    PI(0x16, BIN, auth_data),
+    PI(0x17, BYTE, request_problem_info),
+    PI(0x18, U32, will_delay),
+    PI(0x19, BYTE, request_response_info),
+    PI(0x1A, STR, response_info),
+    PI(0x1C, STR, server_reference),
+    PI(0x1F, STR, reason_string),
+    PI(0x21, U16, receive_maximum),
+    PI(0x22, U16, topic_alias_maximum),
+    PI(0x23, U16, topic_alias),
+    PI(0x24, BYTE, maximum_qos),
+    PI(0x25, BYTE, retain_available),
+    PI(0x26, PAIR, user_prop_count),
+    PI(0x27, U32, maximum_packet_size),
+    PI(0x28, BYTE, wildcard_sub_available),
+    PI(0x29, BYTE, sub_id_available),
+    PI(0x2A, BYTE, shared_sub_available),
+};
+#undef PI
+
 int mqws__props_plan(const mqws_props *pr, int ctx, mqws__pplan *plan) {
     uint32_t m = pr->present;
     plan->verbatim = 0;
@@ -479,31 +359,51 @@ int mqws__props_plan(const mqws_props *pr, int ctx, mqws__pplan *plan) {
                       : (!pr->user_props && (m & UPF))      ? 2
                                                             : 0;
     plan->sub_mode = pr->sub_ids && pr->sub_id_count ? 1 : (m & SIDF) ? 2 : 0;
-    uint32_t single = m & ~(UPF | SIDF) & ((1u << 27) - 1);
-    if (m >> 27)
-        return MQWS_EINVAL;
+    uint32_t single = m & ~(UPF | SIDF);
     uint32_t allowed = mqws__prop_mask[ctx];
-    if ((single & ~allowed) || (plan->sub_mode && !(allowed & SIDF)))
+    if (MQWS_UNLIKELY((single & ~allowed) || (plan->sub_mode && !(allowed & SIDF))))
         return MQWS_EINVAL;
     size_t len = 0;
+    const uint8_t *base = (const uint8_t *)pr;
     for (uint32_t b = single; b; b &= b - 1) {
-        int id = mqws__prop_id_of_bit[__builtin_ctz(b)];
-        int kind = mqws__prop_kind(id);
-        if (kind == MQWS__PK_STR || kind == MQWS__PK_BIN) {
-            if (field_view(pr, id).len > 0xFFFF)
-                return MQWS_EINVAL;
-        } else {
-            uint32_t v = field_u32(pr, id);
-            if ((kind == MQWS__PK_BYTE && v > 0xFF) ||
-                mqws__check_prop_value(id, v, NULL, 0) != MQWS_OK)
-                return MQWS_EINVAL;
+        const struct pinfo *pi = &pinfo[__builtin_ctz(b)];
+        const uint8_t *f = base + pi->off;
+        switch (pi->kind) {
+            case MQWS__PK_BYTE:
+                if (MQWS_UNLIKELY(*f > 1))
+                    return MQWS_EINVAL;
+                len += 2;
+                break;
+            case MQWS__PK_U16: {
+                uint16_t v;
+                memcpy(&v, f, 2);
+                if (MQWS_UNLIKELY(v == 0 && (b & -b & MQWS__NONZERO_PROPS)))
+                    return MQWS_EINVAL;
+                len += 3;
+                break;
+            }
+            case MQWS__PK_U32: {
+                uint32_t v;
+                memcpy(&v, f, 4);
+                if (MQWS_UNLIKELY(v == 0 && (b & -b & MQWS__NONZERO_PROPS)))
+                    return MQWS_EINVAL;
+                len += 5;
+                break;
+            }
+            default: { /* STR, BIN */
+                mqws_view v;
+                memcpy(&v, f, sizeof v);
+                if (MQWS_UNLIKELY(v.len > 0xFFFF))
+                    return MQWS_EINVAL;
+                len += 3 + v.len;
+                break;
+            }
         }
-        len += prop_size(kind, pr, id);
     }
     if (plan->user_mode == 1) {
         for (uint32_t i = 0; i < pr->user_prop_count; i++) {
             const mqws_user_prop *u = &pr->user_props[i];
-            if (u->key.len > 0xFFFF || u->value.len > 0xFFFF)
+            if (MQWS_UNLIKELY(u->key.len > 0xFFFF || u->value.len > 0xFFFF))
                 return MQWS_EINVAL;
             len += 5 + u->key.len + u->value.len;
         }
@@ -523,12 +423,12 @@ int mqws__props_plan(const mqws_props *pr, int ctx, mqws__pplan *plan) {
         for (uint32_t i = 0; i < pr->sub_id_count; i++) {
             if (pr->sub_ids[i] == 0 || pr->sub_ids[i] > MQWS_VARINT_MAX)
                 return MQWS_EINVAL;
-            len += 1 + mqws_varint_size(pr->sub_ids[i]);
+            len += 1 + mqws__varint_size(pr->sub_ids[i]);
         }
     } else if (plan->sub_mode == 2) {
         if (pr->subscription_id == 0 || pr->subscription_id > MQWS_VARINT_MAX)
             return MQWS_EINVAL;
-        len += 1 + mqws_varint_size(pr->subscription_id);
+        len += 1 + mqws__varint_size(pr->subscription_id);
     }
     if (len > MQWS_VARINT_MAX)
         return MQWS_ETOOBIG;
@@ -545,38 +445,47 @@ uint8_t *mqws__props_write(uint8_t *o, const mqws_props *pr, const mqws__pplan *
     }
     uint32_t bits =
         (pr->present & ~(UPF | SIDF)) | (plan->user_mode ? UPF : 0) | (plan->sub_mode ? SIDF : 0);
+    const uint8_t *base = (const uint8_t *)pr;
     for (; bits; bits &= bits - 1) {
-        int id = mqws__prop_id_of_bit[__builtin_ctz(bits)];
-        switch (mqws__prop_kind(id)) {
+        const struct pinfo *pi = &pinfo[__builtin_ctz(bits)];
+        const uint8_t *f = base + pi->off;
+        switch (pi->kind) {
             case MQWS__PK_BYTE:
-                *o++ = (uint8_t)id;
-                *o++ = (uint8_t)field_u32(pr, id);
-                break;
-            case MQWS__PK_U16:
-                *o++ = (uint8_t)id;
-                mqws__store16(o, (uint16_t)field_u32(pr, id));
+                o[0] = pi->id;
+                o[1] = *f;
                 o += 2;
                 break;
-            case MQWS__PK_U32:
-                *o++ = (uint8_t)id;
-                mqws__store32(o, field_u32(pr, id));
-                o += 4;
+            case MQWS__PK_U16: {
+                uint16_t v;
+                memcpy(&v, f, 2);
+                o[0] = pi->id;
+                mqws__store16(o + 1, v);
+                o += 3;
                 break;
+            }
+            case MQWS__PK_U32: {
+                uint32_t v;
+                memcpy(&v, f, 4);
+                o[0] = pi->id;
+                mqws__store32(o + 1, v);
+                o += 5;
+                break;
+            }
             case MQWS__PK_VARINT:
                 if (plan->sub_mode == 1) {
                     for (uint32_t i = 0; i < pr->sub_id_count; i++) {
-                        *o++ = (uint8_t)id;
+                        *o++ = pi->id;
                         o = mqws__wr_varint(o, pr->sub_ids[i]);
                     }
                 } else {
-                    *o++ = (uint8_t)id;
+                    *o++ = pi->id;
                     o = mqws__wr_varint(o, pr->subscription_id);
                 }
                 break;
             case MQWS__PK_PAIR:
                 if (plan->user_mode == 1) {
                     for (uint32_t i = 0; i < pr->user_prop_count; i++) {
-                        *o++ = (uint8_t)id;
+                        *o++ = pi->id;
                         o = mqws__wr_str(o, pr->user_props[i].key);
                         o = mqws__wr_str(o, pr->user_props[i].value);
                     }
@@ -585,17 +494,20 @@ uint8_t *mqws__props_write(uint8_t *o, const mqws_props *pr, const mqws__pplan *
                     mqws_prop x;
                     while (raw_next(&p, end, &x) > 0) {
                         if (x.id == MQWS_PROP_USER_PROPERTY) {
-                            *o++ = (uint8_t)id;
+                            *o++ = pi->id;
                             o = mqws__wr_str(o, x.a);
                             o = mqws__wr_str(o, x.b);
                         }
                     }
                 }
                 break;
-            default:
-                *o++ = (uint8_t)id;
-                o = mqws__wr_str(o, field_view(pr, id));
+            default: { /* STR, BIN */
+                mqws_view v;
+                memcpy(&v, f, sizeof v);
+                *o++ = pi->id;
+                o = mqws__wr_str(o, v);
                 break;
+            }
         }
     }
     return o;

@@ -4,14 +4,13 @@
  * close, and freeing returns every byte.
  *
  * Input: byte 0 selects the configuration (bit 0 WebSocket, bit 1 asynchronous accept, bit 2
- * small limits, bit 3 echo publishes back from on_publish). Then a list of operations, each
- * one control byte c:
- *   c < 0xC0: feed the next (c & 0x3F) + 1 bytes (over WebSocket wrapped in one masked binary
- *             frame when bit 0x40 is clear, raw otherwise);
- *   0xC0..0xDF: advance the clock by (c & 0x1F) * 700 ms and tick;
- *   0xE0..0xEF: the host publishes QoS (c & 3) on "t/x" (retain if bit 2);
- *   0xF0..0xFF: the host accepts a deferred CONNECT / writes some output / eof / disconnect.
- * SPDX-License-Identifier: MIT */
+ * small limits, bit 3 echo publishes back from on_publish, bit 4 the CLIENT role over TCP
+ * instead (the bytes are then the server's; bit 5 picks MQTT 3.1.1 over 5.0)). Then a list of
+ * operations, each one control byte c: c < 0xC0: feed the next (c & 0x3F) + 1 bytes (over WebSocket
+ * wrapped in one masked binary frame when bit 0x40 is clear, raw otherwise); 0xC0..0xDF: advance
+ * the clock by (c & 0x1F) * 700 ms and tick; 0xE0..0xEF: the host publishes QoS (c & 3) on "t/x"
+ * (retain if bit 2); 0xF0..0xFF: the host accepts a deferred CONNECT / writes some output / eof /
+ * disconnect. SPDX-License-Identifier: MIT */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,7 +137,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fz_alloc fa = {0, 0};
     mqws_allocator a = {fz_alloc_fn, fz_realloc_fn, fz_free_fn, &fa};
     uint8_t mode = data[0];
-    int ws = mode & 1;
+    int client = (mode & 0x10) != 0;
+    int ws = (mode & 1) && !client;
     fz_host host = {(mode & 8) != 0, (mode & 2) != 0, NULL};
     mqws_callbacks *cb = mqws_callbacks_new(&a);
     if (!cb)
@@ -158,6 +158,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         scfg.queue_max_messages = 3;
         scfg.flags = MQWS_SESSION_ALLOW_V31 | MQWS_SESSION_REJECT_DISCOURAGED;
     }
+    if (client) {
+        scfg.role = MQWS_SESSION_CLIENT;
+        scfg.protocol_level = (mode & 0x20) ? MQWS_MQTT_311 : MQWS_MQTT_5;
+    }
     mqws_conn_config cc = MQWS_CONN_CONFIG_INIT;
     cc.allocator = &a;
     cc.transport = ws ? MQWS_CONN_WS : MQWS_CONN_TCP;
@@ -169,6 +173,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         return 0;
     }
     uint8_t buf[256];
+    if (client) {
+        mqws_packet con;
+        mqws_packet_init(&con, MQWS_PKT_CONNECT);
+        con.client_id = mqws_view_cstr("fz");
+        con.keep_alive = 5;
+        con.clean_start = (mode & 2) ? 0 : 1;
+        con.will_flag = 1;
+        con.will_topic = mqws_view_cstr("w");
+        con.will_payload = mqws_view_cstr("bye");
+        if (mqws_session_connect(mqws_conn_session(c), &con) != MQWS_OK)
+            abort();
+    }
     if (ws) {
         static const char req[] = "GET / HTTP/1.1\r\nHost: f\r\nUpgrade: websocket\r\n"
                                   "Connection: Upgrade\r\nSec-WebSocket-Key: "
@@ -223,6 +239,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         } else {
             switch (op & 3) {
                 case 0:
+                    if (client) {
+                        mqws_subscription sub = {mqws_view_cstr("a/#"), (uint8_t)(op >> 2 & 3) % 3,
+                                                 0, 0, 0};
+                        (void)mqws_session_subscribe(mqws_conn_session(c), &sub, 1, NULL, NULL);
+                        break;
+                    }
                     if (host.pending_connect)
                         (void)mqws_session_accept(host.pending_connect, 1, NULL);
                     host.pending_connect = NULL;
@@ -235,6 +257,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                     break;
                 default:
                     (void)mqws_conn_close(c, (op & 4) ? 0x00 : 0x8B);
+                    if (client && (op & 8)) { /* reconnect over a "new transport" */
+                        mqws_conn_eof(c);
+                        mqws_packet con;
+                        mqws_packet_init(&con, MQWS_PKT_CONNECT);
+                        con.client_id = mqws_view_cstr("fz");
+                        con.keep_alive = 5;
+                        (void)mqws_session_connect(mqws_conn_session(c), &con);
+                    }
                     break;
             }
         }

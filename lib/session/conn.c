@@ -273,7 +273,8 @@ static int64_t recv_ws(mqws_conn *c, uint8_t *buf, size_t len) {
             return rc == MQWS_ENOMEM ? rc : MQWS_EHANDSHAKE;
         }
     }
-    while (pos < len && w->mode == WS_OPEN) {
+    /* Stop at the end of the MQTT connection: nothing is processed after it. */
+    while (pos < len && w->mode == WS_OPEN && mqws_session_want_read(c->s)) {
         size_t used = 0;
         mqws_ws_event ev;
         int rc = mqws_ws_recv(&w->ws, buf + pos, len - pos, &used, &ev);

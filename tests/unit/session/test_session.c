@@ -983,6 +983,29 @@ TEST(connack_refusal_closes_client) {
     CHECK_ALLOC_CLEAN(&r.ta);
 }
 
+static void setup_client31(rig *r) { r->cfg.protocol_level = MQWS_MQTT_31; }
+
+TEST(client_connect_mqtt31_mqisdp) {
+    rig r;
+    rig_init_cfg(&r, MQWS_SESSION_CLIENT, 0);
+    setup_client31(&r);
+    CHECK(rig_start(&r) == 0);
+    client_connect(&r, 3, 1);
+    rig_drain(&r);
+    CHECK_OUT(&r, "10 10 00 06 4d 51 49 73 64 70 03 02 00 0a 00 02 63 31");
+    rig_feed_hex(&r, "20 02 00 00", FEED_WHOLE);
+    CHECK_INT(mqws_session_state(r.s), MQWS_SESSION_CONNECTED);
+    rig_stop(&r);
+    CHECK_ALLOC_CLEAN(&r.ta);
+}
+
+TEST(mqtt31_client_id_longer_than_23_refused) {
+    DIALOGUE(setup_v31,
+             "10 26 00 06 4d 51 49 73 64 70 03 02 00 3c 00 18 "
+             "61 61 61 61 61 61 61 61 61 61 61 61 61 61 61 61 61 61 61 61 61 61 61 61",
+             "20 02 00 02", "CLOSE MQWS_EPROTO rc=85 peer=0\n");
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Memory */
 
@@ -1091,6 +1114,8 @@ int main(void) {
     RUN(client_honours_server_keep_alive_and_maximum_qos);
     RUN(client_session_not_present_drops_unacknowledged);
     RUN(connack_refusal_closes_client);
+    RUN(client_connect_mqtt31_mqisdp);
+    RUN(mqtt31_client_id_longer_than_23_refused);
     RUN(idle_session_heap_at_most_512_bytes);
     return testlib_finish();
 }

@@ -371,7 +371,9 @@ MQWS_INLINE int dec_other(const uint8_t *buf, const uint8_t *p, const uint8_t *e
                                         (1u << MQWS_PKT_UNSUBSCRIBE) | (1u << MQWS_PKT_PINGREQ);
     if (MQWS_UNLIKELY(type == 0 || (type == MQWS_PKT_AUTH && level != MQWS_MQTT_5) ||
                       ((flags & MQWS_DECODE_FROM_CLIENT) && ((server_only >> type) & 1)) ||
-                      ((flags & MQWS_DECODE_FROM_SERVER) && ((client_only >> type) & 1))))
+                      ((flags & MQWS_DECODE_FROM_SERVER) &&
+                       (((client_only >> type) & 1) ||
+                        (type == MQWS_PKT_DISCONNECT && level != MQWS_MQTT_5)))))
         return mqws__check_type((int)type, level, flags, err);
     int rc;
     if (type == MQWS_PKT_CONNECT)

@@ -118,8 +118,10 @@ int mqws__check_type(int type, uint8_t level, uint32_t dir, mqws_decode_error *e
                               "packet type only a server may send", 0);
     }
     if (dir & MQWS_DECODE_FROM_SERVER) {
+        /* Before 5.0 only the client sends DISCONNECT (3.1.1 Table 2.1). */
         if (type == MQWS_PKT_CONNECT || type == MQWS_PKT_SUBSCRIBE ||
-            type == MQWS_PKT_UNSUBSCRIBE || type == MQWS_PKT_PINGREQ)
+            type == MQWS_PKT_UNSUBSCRIBE || type == MQWS_PKT_PINGREQ ||
+            (type == MQWS_PKT_DISCONNECT && !V5(level)))
             return mqws__fail(err, MQWS_EPROTO, V5(level) ? "§2.1.2" : "§2.2.1",
                               "packet type only a client may send", 0);
     }

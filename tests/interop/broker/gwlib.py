@@ -41,7 +41,8 @@ class Gateway:
         self.ws = int(ports["ws"])
 
     def read_log(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         with open(self.log_path) as f:
             return f.read()
 

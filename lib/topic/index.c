@@ -905,11 +905,6 @@ static uint32_t pick_member(mqws_topic_index *x, vec_hdr *v, const mqws_topic_pu
     }
 }
 
-#define ONES 0x0101010101010101ull
-#define LOW7 0x7F7F7F7F7F7F7F7Full
-/* High bit set in each byte of v that is zero (exact: no false positives). */
-MQWS_INLINE uint64_t zero_bytes(uint64_t v) { return ~(((v & LOW7) + LOW7) | v | LOW7); }
-
 #if defined(__SSE2__)
 /* Bit k set where byte k of t[i..i+16) is c1 / (c2 or c3); bytes at or past `len` are clear.
  * Sixteen bytes per step; a short tail re-reads the last sixteen bytes of the string when it
@@ -937,6 +932,11 @@ static void scan16(const uint8_t *t, size_t i, size_t len, uint32_t *slash, uint
 }
 #define SCAN_STEP 16u
 #else
+#define ONES      0x0101010101010101ull
+#define LOW7      0x7F7F7F7F7F7F7F7Full
+/* High bit set in each byte of v that is zero (exact: no false positives). */
+MQWS_INLINE uint64_t zero_bytes(uint64_t v) { return ~(((v & LOW7) + LOW7) | v | LOW7); }
+
 /* The same eight bytes at a time in plain C. */
 static void scan16(const uint8_t *t, size_t i, size_t len, uint32_t *slash, uint32_t *wild) {
     uint64_t w = load_le(t, i, len);

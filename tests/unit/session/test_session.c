@@ -1006,6 +1006,31 @@ TEST(mqtt31_client_id_longer_than_23_refused) {
              "20 02 00 02", "CLOSE MQWS_EPROTO rc=85 peer=0\n");
 }
 
+static void setup_no_retain(rig *r) { r->cfg.retain_available = 0; }
+
+TEST(mqtt_3_2_2_14_retain_not_available_0x9a) {
+    DIALOGUE(setup_no_retain, CONNECT5_C1 "31 08 00 03 61 2f 62 00 68 69",
+             "20 10 00 00 0d 21 00 40 22 00 10 25 00 27 00 10 00 00 e0 01 9a",
+             "CONNECT id=c1 v5 ka=60 clean=1 will=0\nCLOSE MQWS_EPROTO rc=9a peer=0\n"
+             "  [MQTT-3.2.2-14]\n");
+}
+
+static void setup_no_subid(rig *r) { r->cfg.sub_id_available = 0; }
+
+TEST(subscription_identifier_not_available_0xa1) {
+    DIALOGUE(setup_no_subid, CONNECT5_C1 "82 0b 00 01 02 0b 05 00 03 61 2f 62 01",
+             "20 10 00 00 0d 21 00 40 22 00 10 27 00 10 00 00 29 00 e0 01 a1",
+             "CONNECT id=c1 v5 ka=60 clean=1 will=0\nCLOSE MQWS_EPROTO rc=a1 peer=0\n");
+}
+
+static void setup_no_shared(rig *r) { r->cfg.shared_sub_available = 0; }
+
+TEST(shared_subscription_not_available_0x9e) {
+    DIALOGUE(setup_no_shared, CONNECT5_C1 "82 10 00 01 00 00 0a 24 73 68 61 72 65 2f 67 2f 61 01",
+             "20 10 00 00 0d 21 00 40 22 00 10 27 00 10 00 00 2a 00 90 04 00 01 00 9e",
+             "CONNECT id=c1 v5 ka=60 clean=1 will=0\nSUBSCRIBE n=1 9e\n");
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Memory */
 
@@ -1116,6 +1141,9 @@ int main(void) {
     RUN(connack_refusal_closes_client);
     RUN(client_connect_mqtt31_mqisdp);
     RUN(mqtt31_client_id_longer_than_23_refused);
+    RUN(mqtt_3_2_2_14_retain_not_available_0x9a);
+    RUN(subscription_identifier_not_available_0xa1);
+    RUN(shared_subscription_not_available_0x9e);
     RUN(idle_session_heap_at_most_512_bytes);
     return testlib_finish();
 }

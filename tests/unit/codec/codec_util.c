@@ -268,6 +268,9 @@ static void same_packet(const char *file, int line, const mqws_packet *a, const 
 
 int cu_decode_ok(const char *file, int line, const uint8_t *b, size_t n, uint8_t level,
                  uint32_t dflags, int canonical, mqws_packet *out) {
+    mqws_packet local;
+    mqws_packet *p = out ? out : &local;
+    memset(p, 0, sizeof *p);
     mqws_frame_info fi;
     memset(&fi, 0, sizeof fi);
     int rc = mqws_frame(b, n, 0, &fi);
@@ -277,9 +280,6 @@ int cu_decode_ok(const char *file, int line, const uint8_t *b, size_t n, uint8_t
         dump_hex("input", b, n);
         return -1;
     }
-    mqws_packet local;
-    mqws_packet *p = out ? out : &local;
-    memset(p, 0, sizeof *p);
     mqws_decode_error e;
     memset(&e, 0, sizeof e);
     rc = mqws_decode(b, n, level, dflags, p, &e);

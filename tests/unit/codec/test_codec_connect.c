@@ -497,6 +497,38 @@ TEST(mqtt_3_1_3_4_client_id_must_be_utf8) {
     CONNECT_ERR(MQWS_MQTT_5, 0x02, NULL, "00 02 61 00", MQWS_EMALFORMED, "MQTT-1.5.4-2");
 }
 
+/* Wildcard characters are ordinary characters outside topic names: a client identifier, user
+ * name or will payload may hold '+' and '#' at any position; U+0000 is refused at any position. */
+TEST(mqtt_1_5_4_strings_checked_at_every_position) {
+    for (size_t n = 1; n <= 24; n++) {
+        for (size_t pos = 0; pos < n; pos++) {
+            cu_buf payload = {.n = 0}, o;
+            char hex[8];
+            cu_put_u8(&payload, 0);
+            cu_put_u8(&payload, (uint8_t)n);
+            for (size_t i = 0; i < n; i++)
+                cu_put_u8(&payload, i == pos ? '+' : 'c');
+            /* Flags 0x02: client id only. */
+            cu_buf body = {.n = 0};
+            cu_put_hex(&body, "00 04 4d 51 54 54 04 02 00 3c");
+            cu_put(&body, payload.b, payload.n);
+            cu_packet(&o, 0x10, body.b, body.n);
+            DECODE_OK_BYTES(cu_keep(o.b, o.n), o.n, MQWS_MQTT_311, 0, NULL);
+            body.b[10 + 2 + pos] = '#';
+            cu_packet(&o, 0x10, body.b, body.n);
+            DECODE_OK_BYTES(cu_keep(o.b, o.n), o.n, MQWS_MQTT_311, 0, NULL);
+            body.b[10 + 2 + pos] = 0;
+            cu_packet(&o, 0x10, body.b, body.n);
+            DECODE_ERR_BYTES(o.b, o.n, MQWS_MQTT_311, 0, MQWS_EMALFORMED, "MQTT-1.5.3-2");
+            body.b[10 + 2 + pos] = 0xf5; /* never valid in UTF-8 */
+            cu_packet(&o, 0x10, body.b, body.n);
+            DECODE_ERR_BYTES(o.b, o.n, MQWS_MQTT_311, 0, MQWS_EMALFORMED,
+                             "MQTT-3.1.3-4|MQTT-1.5.3-1");
+            (void)hex;
+        }
+    }
+}
+
 /* [MQTT-1.5.4-3] EF BB BF is U+FEFF and MUST NOT be stripped. */
 TEST(mqtt_1_5_4_3_bom_is_kept) {
     mqws_packet p;
@@ -746,6 +778,7 @@ int main(void) {
     RUN(mqtt_3_1_3_1_payload_order);
     RUN(mqtt_3_1_3_4_client_id_must_be_utf8);
     RUN(mqtt_1_5_4_3_bom_is_kept);
+    RUN(mqtt_1_5_4_strings_checked_at_every_position);
     RUN(mqtt_3_1_3_11_will_topic_must_be_utf8);
     RUN(mqtt_3_1_3_12_user_name_must_be_utf8);
     RUN(mqtt_3_1_2_truncated_variable_header_is_malformed);

@@ -811,6 +811,55 @@ TEST(decode_props_contract) {
     CHECK(!mqws_props_next(&it, &one));
 }
 
+/* §2.2.2.2 "There is no significance in the order of Properties with different Identifiers":
+ * a block in descending order decodes to the same values and, unmodified, is written back bit
+ * for bit (codec.h: "what mqws_decode() accepts, mqws_encode() can write back bit for bit").
+ * Once the host changes a property, the block is rebuilt in ascending identifier order. */
+TEST(mqtt5_2_2_2_2_property_order_is_not_significant) {
+    mqws_packet p;
+    DECODE_OK("32 1d 00 01 74 00 01 15 26 00 01 6b 00 01 76 23 00 05 08 00 01 72 02 00 00 00 09 01 "
+              "01 68 69",
+              MQWS_MQTT_5, 0, &p);
+    CHECK_INT(p.props.present, MQWS_PROPF_USER_PROPERTY | MQWS_PROPF_TOPIC_ALIAS |
+                                   MQWS_PROPF_RESPONSE_TOPIC | MQWS_PROPF_MESSAGE_EXPIRY_INTERVAL |
+                                   MQWS_PROPF_PAYLOAD_FORMAT_INDICATOR);
+    CHECK_INT(p.props.topic_alias, 5);
+    CHECK_INT(p.props.message_expiry, 9);
+    CHECK_INT(p.props.payload_format, 1);
+    CHECK_VIEW(p.props.response_topic, "r");
+}
+
+/* The broker's forwarding path: decode, then [MQTT-3.3.2-6] lower the Message Expiry Interval
+ * by the time waited and [MQTT-3.3.2-7] drop the inbound Topic Alias; user properties stay, in
+ * order [MQTT-3.3.2-17] [MQTT-3.3.2-18]. */
+TEST(mqtt_3_3_2_6_forwarding_rewrites_changed_properties) {
+    mqws_packet p;
+    DECODE_OK("32 1d 00 01 74 00 01 15 26 00 01 6b 00 01 76 23 00 05 08 00 01 72 02 00 00 00 09 01 "
+              "01 68 69",
+              MQWS_MQTT_5, 0, &p);
+    p.props.message_expiry = 5;
+    p.props.present &= ~MQWS_PROPF_TOPIC_ALIAS;
+    ENCODE_EQ(
+        &p, MQWS_MQTT_5,
+        "32 1a 00 01 74 00 01 12 01 01 02 00 00 00 05 08 00 01 72 26 00 01 6b 00 01 76 68 69");
+    /* The same from an ascending block. */
+    DECODE_OK("32 1d 00 01 74 00 01 15 01 01 02 00 00 00 09 08 00 01 72 23 00 05 26 00 01 6b 00 01 "
+              "76 68 69",
+              MQWS_MQTT_5, 0, &p);
+    p.props.message_expiry = 5;
+    p.props.present &= ~MQWS_PROPF_TOPIC_ALIAS;
+    ENCODE_EQ(
+        &p, MQWS_MQTT_5,
+        "32 1a 00 01 74 00 01 12 01 01 02 00 00 00 05 08 00 01 72 26 00 01 6b 00 01 76 68 69");
+    /* Only a value changed, no bit: the new value is written. */
+    DECODE_OK("30 0a 00 01 74 05 02 00 00 00 09 78", MQWS_MQTT_5, 0, &p);
+    p.props.message_expiry = 1;
+    ENCODE_EQ(&p, MQWS_MQTT_5, "30 0a 00 01 74 05 02 00 00 00 01 78");
+    /* Downgrading to 3.1.1 drops the properties. */
+    DECODE_OK("30 0a 00 01 74 05 02 00 00 00 09 78", MQWS_MQTT_5, 0, &p);
+    ENCODE_EQ(&p, MQWS_MQTT_311, "30 04 00 01 74 78");
+}
+
 /* Properties do not exist before 5.0: a 3.1.1 PUBLISH's bytes after the topic are payload. */
 TEST(properties_only_at_level_5) {
     mqws_packet p;
@@ -833,5 +882,7 @@ int main(void) {
     RUN(mqtt_2_2_2_1_no_properties_is_length_zero);
     RUN(properties_only_at_level_5);
     RUN(decode_props_contract);
+    RUN(mqtt5_2_2_2_2_property_order_is_not_significant);
+    RUN(mqtt_3_3_2_6_forwarding_rewrites_changed_properties);
     return testlib_finish();
 }

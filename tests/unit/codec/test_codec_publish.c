@@ -318,6 +318,63 @@ TEST(mqtt_4_7_3_3_longest_topic_name) {
     CHECK_INT(mqws_encoded_size(&p, MQWS_MQTT_311, &sz), MQWS_EINVAL);
 }
 
+/* Every topic length from 1 to 40 with one offending byte at every position (the decoder checks
+ * text a word at a time: its edges must not let anything through), and the same lengths with a
+ * multi-byte character at every position accepted. */
+static void topic_packet(cu_buf *o, uint8_t level, const uint8_t *t, size_t n) {
+    cu_buf b = {.n = 0};
+    cu_put_u8(&b, (uint8_t)(n >> 8));
+    cu_put_u8(&b, (uint8_t)n);
+    cu_put(&b, t, n);
+    if (level == MQWS_MQTT_5)
+        cu_put_u8(&b, 0);
+    cu_put_hex(&b, "70");
+    cu_packet(o, 0x30, b.b, b.n);
+}
+
+TEST(mqtt_3_3_2_2_topic_checks_at_every_position) {
+    static const struct {
+        uint8_t byte;
+        int code;
+        const char *stmt;
+    } bad[] = {
+        {'+', 0, "MQTT-3.3.2-2"},
+        {'#', 0, "MQTT-3.3.2-2"},
+        {0x00, MQWS_EMALFORMED, "MQTT-1.5.4-2|MQTT-1.5.3-2"},
+        {0x80, MQWS_EMALFORMED, "MQTT-3.3.2-1|MQTT-1.5.4-1|MQTT-1.5.3-1"},
+        {0xff, MQWS_EMALFORMED, "MQTT-3.3.2-1|MQTT-1.5.4-1|MQTT-1.5.3-1"},
+        {0xc3, MQWS_EMALFORMED, "MQTT-3.3.2-1|MQTT-1.5.4-1|MQTT-1.5.3-1"},
+    };
+    static const uint8_t levels[] = {MQWS_MQTT_311, MQWS_MQTT_5};
+    for (size_t l = 0; l < 2; l++) {
+        for (size_t n = 1; n <= 40; n++) {
+            uint8_t t[48];
+            memset(t, 'a', n);
+            cu_buf o;
+            topic_packet(&o, levels[l], t, n);
+            DECODE_OK_BYTES(cu_keep(o.b, o.n), o.n, levels[l], 0, NULL);
+            for (size_t pos = 0; pos < n; pos++) {
+                for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+                    memset(t, 'a', n);
+                    t[pos] = bad[k].byte;
+                    topic_packet(&o, levels[l], t, n);
+                    if (cu_decode_err(__FILE__, __LINE__, o.b, o.n, levels[l], 0, bad[k].code,
+                                      bad[k].stmt, NULL) >= 0)
+                        fprintf(stderr, "  length %zu, byte 0x%02x at %zu\n", n, bad[k].byte, pos);
+                }
+                /* "é" (c3 a9) starting here is fine. */
+                if (pos + 1 < n) {
+                    memset(t, 'a', n);
+                    t[pos] = 0xc3;
+                    t[pos + 1] = 0xa9;
+                    topic_packet(&o, levels[l], t, n);
+                    DECODE_OK_BYTES(cu_keep(o.b, o.n), o.n, levels[l], 0, NULL);
+                }
+            }
+        }
+    }
+}
+
 /* [MQTT-3.3.2-2] The Topic Name in the PUBLISH packet MUST NOT contain wildcard characters. */
 TEST(mqtt_3_3_2_2_topic_name_wildcards) {
     REJECTED("30 05 00 03 61 2f 23", MQWS_MQTT_311, "MQTT-3.3.2-2");
@@ -616,6 +673,7 @@ int main(void) {
     RUN(mqtt_1_5_4_discouraged_code_points_are_accepted);
     RUN(mqtt_4_7_3_3_longest_topic_name);
     RUN(mqtt_3_3_2_2_topic_name_wildcards);
+    RUN(mqtt_3_3_2_2_topic_checks_at_every_position);
     RUN(mqtt_4_7_3_1_empty_topic_name);
     RUN(mqtt_2_2_1_3_publish_packet_id_0);
     RUN(mqtt_2_2_1_2_qos_0_has_no_packet_id);

@@ -855,6 +855,26 @@ TEST(mqtt_3_3_2_6_forwarding_rewrites_changed_properties) {
     DECODE_OK("30 0a 00 01 74 05 02 00 00 00 09 78", MQWS_MQTT_5, 0, &p);
     p.props.message_expiry = 1;
     ENCODE_EQ(&p, MQWS_MQTT_5, "30 0a 00 01 74 05 02 00 00 00 01 78");
+    /* [MQTT-3.3.4-3] the server adds the subscriber's Subscription Identifier when forwarding. */
+    DECODE_OK("30 05 00 01 74 00 78", MQWS_MQTT_5, MQWS_DECODE_FROM_CLIENT, &p);
+    p.props.present |= MQWS_PROPF_SUBSCRIPTION_IDENTIFIER;
+    p.props.subscription_id = 7;
+    ENCODE_EQ(&p, MQWS_MQTT_5, "30 07 00 01 74 02 0b 07 78");
+    /* A changed string property is written from its new view. */
+    DECODE_OK("30 09 00 01 74 04 08 00 01 72 78", MQWS_MQTT_5, 0, &p);
+    p.props.response_topic = mqws_view_cstr("z/y");
+    ENCODE_EQ(&p, MQWS_MQTT_5, "30 0b 00 01 74 06 08 00 03 7a 2f 79 78");
+    /* Subscription identifiers are never copied from the received block (codec.h): without an
+     * array only `subscription_id` (the first) is written, in ascending position. */
+    DECODE_OK_NONCANON("30 0d 00 01 74 08 0b 01 0b 02 08 00 01 72 78", MQWS_MQTT_5, 0, &p);
+    {
+        uint8_t out[64];
+        size_t w = 0;
+        size_t n;
+        CHECK_INT(mqws_encode(&p, MQWS_MQTT_5, out, sizeof out, &w), MQWS_OK);
+        const uint8_t *want = cu_hex("30 0b 00 01 74 06 08 00 01 72 0b 01 78", &n);
+        CHECK_MEM(out, w, want, n);
+    }
     /* Downgrading to 3.1.1 drops the properties. */
     DECODE_OK("30 0a 00 01 74 05 02 00 00 00 09 78", MQWS_MQTT_5, 0, &p);
     ENCODE_EQ(&p, MQWS_MQTT_311, "30 04 00 01 74 78");

@@ -645,7 +645,7 @@ TEST(validate_applies_the_decoder_rules) {
     p.entry_count = 1;
     VALIDATE(&p, MQWS_MQTT_5, 0, MQWS_EPROTO, "MQTT-3.8.3-4");
     p.subs = &bad_filter;
-    VALIDATE(&p, MQWS_MQTT_311, 0, ANY_ERR, "MQTT-4.7.1-1");
+    VALIDATE(&p, MQWS_MQTT_311, 0, ANY_ERR, "MQTT-4.7.1-2");
     /* UNSUBSCRIBE */
     static const mqws_view nul_filter = {(const uint8_t *)"a\0", 2};
     mqws_packet_init(&p, MQWS_PKT_UNSUBSCRIBE);

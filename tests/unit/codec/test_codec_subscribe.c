@@ -205,22 +205,32 @@ TEST(mqtt_4_8_2_shared_subscription_syntax) {
     SUB_OK(MQWS_MQTT_5, "$shared/x", 0);
 }
 
-/* [MQTT-4.7.1-1] '#' last and alone in its level; [MQTT-4.7.1-2] '+' alone in its level;
- * [MQTT-4.7.3-1] at least one character. */
+/* [MQTT-4.7.1-1] (3.1.1 -2) '#' last and alone in its level; [MQTT-4.7.1-2] (3.1.1 -3) '+' alone in
+ * its level; [MQTT-4.7.3-1] at least one character. */
 TEST(mqtt_4_7_1_topic_filter_wildcards) {
     static const char *const good[] = {"#",     "+", "a/#",    "+/+", "/+/",
                                        "a/+/b", "/", "$SYS/#", "a//b"};
     static const char *const bad1[] = {"a#", "a/#/b", "#/a", "a/b#"};
     static const char *const bad2[] = {"a+", "+a", "a/+b", "a/b+/c"};
-    static const uint8_t levels[] = {MQWS_MQTT_311, MQWS_MQTT_5};
-    for (size_t l = 0; l < 2; l++) {
+    /* The numbering differs: 3.1.1 has [MQTT-4.7.1-1] for "no wildcards in topic names", so '#'
+     * placement is [MQTT-4.7.1-2] and '+' placement [MQTT-4.7.1-3]; 5.0 moved the first rule to
+     * [MQTT-4.7.0-1] and renumbered the other two -1 and -2. */
+    static const struct {
+        uint8_t level;
+        const char *hash, *plus;
+    } lv[] = {
+        {MQWS_MQTT_31, "MQTT-4.7.1-2", "MQTT-4.7.1-3"},
+        {MQWS_MQTT_311, "MQTT-4.7.1-2", "MQTT-4.7.1-3"},
+        {MQWS_MQTT_5, "MQTT-4.7.1-1", "MQTT-4.7.1-2"},
+    };
+    for (size_t l = 0; l < 3; l++) {
         for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
-            SUB_OK(levels[l], good[i], 1);
+            SUB_OK(lv[l].level, good[i], 1);
         for (size_t i = 0; i < sizeof bad1 / sizeof bad1[0]; i++)
-            SUB_ERR(levels[l], bad1[i], 1, 0, "MQTT-4.7.1-1");
+            SUB_ERR(lv[l].level, bad1[i], 1, 0, lv[l].hash);
         for (size_t i = 0; i < sizeof bad2 / sizeof bad2[0]; i++)
-            SUB_ERR(levels[l], bad2[i], 1, 0, "MQTT-4.7.1-2");
-        SUB_ERR(levels[l], "", 1, 0, "MQTT-4.7.3-1");
+            SUB_ERR(lv[l].level, bad2[i], 1, 0, lv[l].plus);
+        SUB_ERR(lv[l].level, "", 1, 0, "MQTT-4.7.3-1");
     }
 }
 

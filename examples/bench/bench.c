@@ -93,6 +93,7 @@ static struct bench {
     enum phase phase;
     int ending, interrupted;
     int64_t t_start, t_run, t_run_end, t_drain_end, t_end_deadline, t_connected;
+    int64_t interval_ns;
     int64_t t_storm, t_storm_done;
     int storm_pending, storm_active;
     uint64_t storm_dropped;
@@ -928,6 +929,7 @@ static void usage(void) {
         "      --plot FILE.svg      throughput and latency over time as an SVG chart\n"
         "      --progress / --no-progress  progress line every second on stderr (default: when\n"
         "                           stderr is a terminal)\n"
+        "      --interval MS        timeline / progress interval (default 1000)\n"
         "      --ready-file FILE    write FILE once everything is connected and subscribed\n\n");
     cli_usage_common();
 }
@@ -968,6 +970,7 @@ static void defaults(bench_opts *o) {
     o->window = 1000;
     o->storm_at = -1;
     o->progress = -1;
+    o->interval = 1000;
 }
 
 /* Returns 0, 1 (--help: exit 0) or -1. */
@@ -1048,6 +1051,8 @@ static int parse_args(bench_opts *o, int argc, char **argv) {
             bad = parse_double(v, &o->storm_at);
         } else if (!strcmp(a, "--plot")) {
             o->plot = v;
+        } else if (!strcmp(a, "--interval")) {
+            bad = parse_double(v, &o->interval) || o->interval < 10;
         } else if (!strcmp(a, "--ready-file")) {
             o->ready_file = v;
         } else {
@@ -1063,6 +1068,11 @@ static int parse_args(bench_opts *o, int argc, char **argv) {
     }
     if (cli_finish_opts(&o->c) != 0)
         return -1;
+    if (o->storm_at >= 0 && o->duration > 0 && o->storm_at >= o->duration) {
+        fprintf(stderr, "mqws-bench: --storm-at %g is not inside the run (--duration %g)\n",
+                o->storm_at, o->duration);
+        return -1;
+    }
     if (o->duration == 0 && o->count == 0) {
         fprintf(stderr, "mqws-bench: --duration 0 needs --count\n");
         return -1;
@@ -1204,6 +1214,7 @@ static int setup(void) {
     bench_hist_reset(&B.reconn_lat);
     if (o->progress < 0)
         o->progress = isatty(2);
+    B.interval_ns = (int64_t)(o->interval * 1e6);
     return 0;
 }
 
@@ -1218,6 +1229,7 @@ static void loop(void) {
     struct epoll_event evs[256];
     int64_t next_sweep = 0;
     B.t_start = B.t_last_sample = g_now = now_ns();
+    sample(); /* t = 0 */
     if (B.o.connect_rate > 0)
         bench_sched_init(&B.conn_sched, g_now, B.o.connect_rate, 0);
     int64_t setup_deadline = g_now + (int64_t)((B.o.connect_rate > 0 ? B.n / B.o.connect_rate : 0) +
@@ -1260,8 +1272,15 @@ static void loop(void) {
                 start_drain(B.o.drain);
         }
         if (B.phase == PH_DRAIN) {
+            if (B.qhead != B.qtail || B.connecting)
+                start_connections();
+            if (B.storm_active && B.qhead == B.qtail && B.connecting == 0) {
+                B.storm_active = 0;
+                B.t_storm_done = g_now;
+            }
             int acks_done = B.o.qos == 0 || B.acked + B.pub_refused >= B.published;
-            if ((B.unique >= expected_deliveries() && acks_done) || g_now >= B.t_drain_end)
+            if ((B.unique >= expected_deliveries() && acks_done && !B.storm_active) ||
+                g_now >= B.t_drain_end)
                 start_end();
         }
         if (B.phase == PH_END && (all_closed() || g_now >= B.t_end_deadline))
@@ -1287,12 +1306,12 @@ static void loop(void) {
         }
         B.ndirty = 0;
         /* per second */
-        if (g_now - B.t_last_sample >= 1000000000)
+        if (g_now - B.t_last_sample >= B.interval_ns)
             sample();
         /* wait */
         int64_t wake = next_sweep;
-        if (B.t_last_sample + 1000000000 < wake)
-            wake = B.t_last_sample + 1000000000;
+        if (B.t_last_sample + B.interval_ns < wake)
+            wake = B.t_last_sample + B.interval_ns;
         if (B.phase == PH_RUN && B.o.rate > 0 && B.P > 0 && bench_sched_next(&B.msg_sched) < wake)
             wake = bench_sched_next(&B.msg_sched);
         if (B.phase == PH_CONNECT && B.o.connect_rate > 0 && B.qhead != B.qtail)

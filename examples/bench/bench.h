@@ -31,6 +31,7 @@ typedef struct bench_opts {
     int json;               /* summary as JSON on stdout */
     int progress;           /* -1 auto (stderr is a terminal), 0 off, 1 on */
     const char *plot;       /* SVG file, or NULL */
+    double interval;        /* ms between timeline samples and progress lines */
     const char *ready_file; /* written when publishing starts (all connected, subscribed) */
 } bench_opts;
 

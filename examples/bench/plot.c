@@ -78,12 +78,17 @@ static void frame(FILE *f, const axis *a, const char *ylabel, const char *y2labe
                     a->x0 + a->w + 6, y + 4, buf);
         }
     }
-    int ticks = a->tmax <= 10 ? (int)ceil(a->tmax) : 10;
-    for (int i = 0; i <= ticks && ticks > 0; i++) {
-        double t = a->tmax * i / ticks;
-        fprintf(f, "<text x='%.1f' y='%.1f' text-anchor='middle' class='t'>%.0f</text>\n", px(a, t),
+    /* time ticks every 1, 2, 5, 10, 20, 30, 60, ... seconds: at most 10 of them */
+    static const double steps[] = {0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600};
+    double step = steps[sizeof steps / sizeof steps[0] - 1];
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+        if (a->tmax / steps[i] <= 10) {
+            step = steps[i];
+            break;
+        }
+    for (double t = 0; t <= a->tmax + 1e-9; t += step)
+        fprintf(f, "<text x='%.1f' y='%.1f' text-anchor='middle' class='t'>%g</text>\n", px(a, t),
                 a->y0 + a->h + 16, t);
-    }
     fprintf(f,
             "<text x='%.1f' y='%.1f' class='l' transform='rotate(-90 %.1f %.1f)' "
             "text-anchor='middle'>",

@@ -30,8 +30,8 @@ static void sleepy(bench_opts *o) {
 
 /* Devices streaming telemetry once a second, one backend subscriber on a wildcard. */
 static void chatty(bench_opts *o) {
-    o->conns = 0;
-    o->pubs = 1000;
+    o->conns = 1001;
+    o->pubs = BENCH_ALL;
     o->subs = 1;
     o->rate = 1.0;
     o->qos = 1;
@@ -44,9 +44,9 @@ static void chatty(bench_opts *o) {
 
 /* One publisher broadcasting on one topic to many subscribers (dashboards, config push). */
 static void fanout(bench_opts *o) {
-    o->conns = 0;
+    o->conns = 1001;
     o->pubs = 1;
-    o->subs = 1000;
+    o->subs = BENCH_ALL;
     o->rate = 10;
     o->qos = 1;
     o->size = 256;

@@ -241,10 +241,7 @@ MQWS_API void mqws_broker_free(mqws_broker *b);
  * through the broker's allocator (cfg->allocator is ignored). Returns the connection, or
  * NULL when the refusal backlog is full or memory ran out (close the socket). A connection over
  * an admission limit is returned too; it will be refused at CONNECT.
- *
- * Takeover: a CONNECT (clean start 0) for a client id whose 5.0 connection is still open is
- * answered once that old connection has written its DISCONNECT 0x8E (or its socket is gone):
- * keep writing connections that next_writable() returns and the CONNACK follows. */
+ */
 MQWS_API mqws_conn *mqws_broker_accept(mqws_broker *b, const mqws_conn_config *cfg, void *conn_user,
                                        int64_t now_ms);
 

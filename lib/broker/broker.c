@@ -754,36 +754,6 @@ static void bind_and_accept(mqws_broker *b, bk_conn *c, const mqws_props *props)
     uint64_t h = hash_id(b->seed, id.ptr, id.len);
     bk_sess *bs = sess_find(b, id, h);
     int present = 0;
-    if (bs && bs->conn && !c->clean_start) {
-        bk_conn *oldc = bs->conn;
-        mqws_session *olds = mqws_conn_session(oldc->conn);
-        if (mqws_session_want_read(olds) && mqws_session_protocol_level(olds) == MQWS_MQTT_5) {
-            /* [MQTT-3.1.4-3] the old connection gets DISCONNECT 0x8E. mqws_session_takeover()
-             * drops the old connection's unsent output, so the state moves only once that
-             * DISCONNECT is written (or the socket is gone): see heir_complete(). */
-            if (oldc->heir) {
-                bk_conn *prev = oldc->heir;
-                prev->heir_of = NULL;
-                oldc->heir = NULL;
-                refuse(b, prev, MQWS_RC_SERVER_BUSY, NULL);
-            }
-            oldc->heir = c;
-            c->heir_of = oldc;
-            c->auth = 3;
-            if (b->hooks.on_event) {
-                mqws_broker_event ev;
-                ev_init(&ev, MQWS_BROKER_EV_TAKEOVER, oldc);
-                emit(b, &ev);
-            }
-            (void)mqws_session_disconnect(olds, MQWS_RC_SESSION_TAKEN_OVER, NULL);
-            touch(b, oldc);
-            if (mqws_conn_want_write(oldc->conn))
-                return;
-            oldc->heir = NULL;
-            c->heir_of = NULL;
-            c->auth = 0;
-        }
-    }
     if (!bs) {
         if (b->max_sessions && b->nsess >= b->max_sessions) {
             refuse(b, c, MQWS_RC_QUOTA_EXCEEDED, NULL);
@@ -832,7 +802,10 @@ static void bind_and_accept(mqws_broker *b, bk_conn *c, const mqws_props *props)
     }
     bs->conn = c;
     c->sess = bs;
-    int rc = mqws_session_accept(s, present, props);
+    /* MQTT 3.1's CONNACK has no Session Present flag and the session engine refuses to encode
+     * one: resume without saying so (queued messages still flow; see build/api-requests.md). */
+    int say_present = present && mqws_session_protocol_level(s) != MQWS_MQTT_31;
+    int rc = mqws_session_accept(s, say_present, props);
     if (rc == MQWS_OK) {
         c->connected = 1;
         b->nconnected++;
@@ -848,18 +821,6 @@ static void bind_and_accept(mqws_broker *b, bk_conn *c, const mqws_props *props)
         }
     }
     touch(b, c);
-}
-
-/* The old connection of a deferred takeover has written its DISCONNECT (or is gone): the new
- * one takes the session over now. */
-static void heir_complete(mqws_broker *b, bk_conn *oldc) {
-    bk_conn *c = oldc->heir;
-    if (!c)
-        return;
-    oldc->heir = NULL;
-    c->heir_of = NULL;
-    if (mqws_session_state(mqws_conn_session(c->conn)) == MQWS_SESSION_CONNECTING)
-        bind_and_accept(b, c, NULL);
 }
 
 static void auth_result(mqws_broker *b, bk_conn *c, int r, const mqws_props *props,
@@ -1096,8 +1057,6 @@ static void cb_will(mqws_session *s, const mqws_packet *will, void *user) {
     bk_sess *bs = c ? c->sess : (user ? (bk_sess *)user : NULL);
     mqws_broker *b = c ? c->b : bs->b;
     mqws_view id = mqws_session_client_id(s);
-    if (c && c->heir && will->props.will_delay)
-        return; /* a new connection is taking the session over [MQTT-3.1.3-9] */
     if (b->hooks.on_event) {
         mqws_broker_event ev;
         ev_init(&ev, MQWS_BROKER_EV_WILL, c);
@@ -1129,10 +1088,6 @@ static void cb_close(mqws_session *s, const mqws_close_info *why, const mqws_pac
     mqws_broker *b = c->b;
     c->closed = 1;
     c->auth = 0;
-    if (c->heir_of) { /* gave up waiting for a takeover */
-        c->heir_of->heir = NULL;
-        c->heir_of = NULL;
-    }
     if (c->connected) {
         c->connected = 0;
         b->nconnected--;
@@ -1420,11 +1375,6 @@ void mqws_broker_sent(mqws_broker *b, mqws_conn *conn, size_t n) {
     mqws_conn_sent(conn, n);
     b->bytes_out += n;
     sync_out(b, c);
-    if (c->heir && !mqws_conn_want_write(conn)) {
-        heir_complete(b, c);
-        process_dead(b);
-        process_touched(b);
-    }
     if (!mqws_conn_want_write(conn) && !mqws_conn_want_read(conn))
         mark_dirty(b, c); /* finished: the host closes it */
 }
@@ -1447,7 +1397,6 @@ void mqws_broker_eof(mqws_broker *b, mqws_conn *conn) {
         return;
     conn_tick(b, c); /* will delay and session expiry count from now */
     mqws_conn_eof(conn);
-    heir_complete(b, c);
     touch(b, c);
     process_dead(b);
     process_touched(b);
@@ -1460,11 +1409,6 @@ void mqws_broker_release(mqws_broker *b, mqws_conn *conn) {
     conn_tick(b, c);
     if (mqws_conn_want_read(conn) || mqws_conn_want_write(conn))
         mqws_conn_eof(conn);
-    heir_complete(b, c);
-    if (c->heir_of) {
-        c->heir_of->heir = NULL;
-        c->heir_of = NULL;
-    }
     process_dead(b);
     bk_sess *bs = c->sess;
     if (bs) {
@@ -1533,7 +1477,7 @@ int mqws_broker_auth_answer(mqws_broker *b, mqws_conn *conn, int reason, const m
         return MQWS_EINVAL;
     if (!mqws_conn_want_read(conn))
         return MQWS_ECLOSED;
-    if (!c->auth || c->auth == 3 || reason == MQWS_BROKER_AUTH_ASYNC)
+    if (!c->auth || reason == MQWS_BROKER_AUTH_ASYNC)
         return MQWS_ESTATE;
     conn_tick(b, c);
     auth_result(b, c, reason, props, NULL);

@@ -37,10 +37,6 @@ struct bk_conn {
     mqws_conn *conn;
     void *user;
     bk_sess *sess; /* bound session record, NULL before CONNECT and after takeover */
-    /* Deferred takeover of an open 5.0 connection: the old one (`heir` set) flushes its
-     * DISCONNECT 0x8E first, then the new one (`heir_of` set) takes the session over. */
-    bk_conn *heir;
-    bk_conn *heir_of;
     bk_link all;   /* every connection */
     bk_link dirty; /* waiting for mqws_broker_next_writable() */
     bk_link touch; /* timers to recompute */
@@ -52,8 +48,7 @@ struct bk_conn {
     uint8_t admitted;  /* counted by admission: 1 connecting, 2 established */
     uint8_t connected; /* CONNACK 0x00 sent, not yet closed */
     uint8_t refuse;    /* non-zero: answer the CONNECT with this reason */
-    uint8_t auth;      /* 0 none, 1 CONNECT pending, 2 re-authentication pending,
-                          3 waiting for a takeover (heir_of) */
+    uint8_t auth;      /* 0 none, 1 CONNECT pending, 2 re-authentication pending */
     uint8_t clean_start;
     uint8_t closed; /* on_close seen */
 };

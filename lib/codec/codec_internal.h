@@ -320,6 +320,14 @@ MQWS_INLINE uint8_t *mqws__wr_str(uint8_t *o, mqws_view v) {
 
 extern const uint8_t mqws__prop_off_of_id[0x2B];
 
+/* Everything the parser needs about an identifier byte, for all 256 values (0 bit = invalid). */
+typedef struct mqws__propinfo {
+    uint32_t bit;
+    uint8_t kind;
+    uint8_t off;
+} mqws__propinfo;
+extern const mqws__propinfo mqws__props_by_id[256];
+
 /* Two-byte and four-byte properties that must not be 0 (Receive Maximum, Topic Alias, Maximum
  * Packet Size); every byte property is a 0/1 value. */
 #define MQWS__NONZERO_PROPS                                                                        \
@@ -346,7 +354,8 @@ MQWS_INLINE int mqws__props_parse_inline(const uint8_t *p, size_t n, int ctx, ui
     while (p < end) {
         const uint8_t *at = p;
         unsigned id = *p++;
-        uint32_t bit = id < 0x2B ? mqws__prop_bit_of_id[id] : 0;
+        const mqws__propinfo *info = &mqws__props_by_id[id];
+        uint32_t bit = info->bit;
         if (MQWS_UNLIKELY(!(bit & allowed)))
             return mqws__fail(err, MQWS_EMALFORMED, "§2.2.2.2",
                               bit ? "property not allowed in this packet"
@@ -356,8 +365,8 @@ MQWS_INLINE int mqws__props_parse_inline(const uint8_t *p, size_t n, int ctx, ui
             return mqws__fail(err, MQWS_EPROTO, "§2.2.2.2", "property included more than once",
                               MQWS__AT(at));
         present |= bit;
-        unsigned kind = mqws__prop_kind_of_id[id];
-        uint8_t *f = base + mqws__prop_off_of_id[id];
+        unsigned kind = info->kind;
+        uint8_t *f = base + info->off;
         if (kind >= MQWS__PK_STR) {
             if (MQWS_UNLIKELY(end - p < 2))
                 MQWS__PTRUNC();

@@ -543,6 +543,81 @@ MQWS_NOINLINE static int publish5(const uint8_t *buf, size_t len, uint32_t flags
     return decode_full(buf, len, MQWS_MQTT_5, flags, out, err);
 }
 
+/* SUBSCRIBE and UNSUBSCRIBE without properties trouble: every entry with an ASCII filter
+ * whose wildcards are legal; "$" filters at 5.0 (shared subscriptions) and anything else
+ * unusual go to decode_full(). */
+MQWS_NOINLINE static int subscribe_fast(const uint8_t *buf, size_t len, uint8_t level,
+                                        uint32_t flags, mqws_packet *out, mqws_decode_error *err) {
+    unsigned type = buf[0] >> 4;
+    size_t hdr = 2;
+    uint32_t rl = buf[1];
+    if (MQWS_UNLIKELY(rl & 0x80)) {
+        int k = mqws__rd_varint(buf + 1, buf + len, &rl);
+        if (k <= 0)
+            goto full;
+        hdr = 1 + (size_t)k;
+    }
+    if (MQWS_UNLIKELY(hdr + rl != len || rl < 2 || (flags & MQWS_DECODE_FROM_SERVER)))
+        goto full;
+    const uint8_t *p = buf + hdr, *end = buf + len;
+    uint16_t pid = mqws__load16(p);
+    p += 2;
+    if (MQWS_UNLIKELY(pid == 0))
+        goto full;
+    if (level == MQWS_MQTT_5) {
+        uint32_t n;
+        int k = mqws__rd_varint(p, end, &n);
+        if (MQWS_UNLIKELY(k <= 0 || n > (size_t)(end - p - k)))
+            goto full;
+        p += k;
+        if (n) {
+            if (mqws__props_parse(p, n, (int)type, level, &out->props, NULL, 0) != MQWS_OK)
+                goto full;
+            p += n;
+        } else {
+            props_clear(&out->props);
+            out->props.raw.ptr = p;
+        }
+    } else {
+        props_clear(&out->props);
+    }
+    const uint8_t *first = p;
+    const unsigned sub = type == MQWS_PKT_SUBSCRIBE;
+    /* Option bits that must be 0, and (5.0) QoS 3 or Retain Handling 3 checked below. */
+    const unsigned reserved = level == MQWS_MQTT_5 ? 0xC0u : 0xFCu;
+    uint32_t count = 0;
+    while (p < end) {
+        if (MQWS_UNLIKELY(end - p < 2))
+            goto full;
+        size_t n = mqws__load16(p);
+        const uint8_t *f = p + 2;
+        if (MQWS_UNLIKELY(n + sub > (size_t)(end - f)))
+            goto full;
+        p = f + n;
+        if (sub) {
+            unsigned o = *p++;
+            if (MQWS_UNLIKELY((o & reserved) || (o & 3) == 3 || (o & 0x30) == 0x30))
+                goto full;
+        }
+        if (MQWS_UNLIKELY(!mqws__fast_filter(f, n) || (level == MQWS_MQTT_5 && f[0] == '$')))
+            goto full;
+        count++;
+    }
+    if (MQWS_UNLIKELY(count == 0))
+        goto full;
+    out->type = (uint8_t)type;
+    out->flags = 2;
+    out->packet_id = pid;
+    out->entry_count = count;
+    out->entries.ptr = first;
+    out->entries.len = (size_t)(end - first);
+    out->subs = NULL;
+    out->unsub_filters = NULL;
+    return MQWS_OK;
+full:
+    return decode_full(buf, len, level, flags, out, err);
+}
+
 MQWS_NOINLINE static int decode_dispatch(const uint8_t *buf, size_t len, uint8_t level,
                                          uint32_t flags, mqws_packet *out, mqws_decode_error *err) {
     if (len >= 4 && buf && (buf[0] >> 4) == MQWS_PKT_PUBLISH) {
@@ -584,8 +659,15 @@ int mqws_decode(const uint8_t *buf, size_t len, uint8_t level, uint32_t flags, m
             }
         }
     }
-    if (len >= 4 && buf && (buf[0] >> 4) == MQWS_PKT_PUBLISH)
-        return decode_dispatch(buf, len, level, flags, out, err);
+    if (len >= 4 && buf && (unsigned)(level - MQWS_MQTT_31) <= 2u) {
+        if ((buf[0] >> 4) == MQWS_PKT_PUBLISH) {
+            if (level == MQWS_MQTT_5)
+                return publish5(buf, len, flags, out, err);
+            return decode_dispatch(buf, len, level, flags, out, err);
+        }
+        if (buf[0] == (MQWS_PKT_SUBSCRIBE << 4 | 2) || buf[0] == (MQWS_PKT_UNSUBSCRIBE << 4 | 2))
+            return subscribe_fast(buf, len, level, flags, out, err);
+    }
     return decode_full(buf, len, level, flags, out, err);
 }
 

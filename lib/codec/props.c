@@ -115,6 +115,39 @@ const uint8_t mqws__prop_off_of_id[0x2B] = {
 };
 #undef O
 
+#define E(id, k, kind, field)                                                                      \
+    [id] = {MQWS_PROPF_##k, MQWS__PK_##kind, (uint8_t)offsetof(mqws_props, field)}
+const mqws__propinfo mqws__props_by_id[256] = {
+    E(0x01, PAYLOAD_FORMAT_INDICATOR, BYTE, payload_format),
+    E(0x02, MESSAGE_EXPIRY_INTERVAL, U32, message_expiry),
+    E(0x03, CONTENT_TYPE, STR, content_type),
+    E(0x08, RESPONSE_TOPIC, STR, response_topic),
+    E(0x09, CORRELATION_DATA, BIN, correlation_data),
+    E(0x0B, SUBSCRIPTION_IDENTIFIER, VARINT, subscription_id),
+    E(0x11, SESSION_EXPIRY_INTERVAL, U32, session_expiry),
+    E(0x12, ASSIGNED_CLIENT_IDENTIFIER, STR, assigned_client_id),
+    E(0x13, SERVER_KEEP_ALIVE, U16, server_keep_alive),
+    E(0x15, AUTHENTICATION_METHOD, STR, auth_method),
+    E(0x16, AUTHENTICATION_DATA, BIN, auth_data),
+    E(0x17, REQUEST_PROBLEM_INFORMATION, BYTE, request_problem_info),
+    E(0x18, WILL_DELAY_INTERVAL, U32, will_delay),
+    E(0x19, REQUEST_RESPONSE_INFORMATION, BYTE, request_response_info),
+    E(0x1A, RESPONSE_INFORMATION, STR, response_info),
+    E(0x1C, SERVER_REFERENCE, STR, server_reference),
+    E(0x1F, REASON_STRING, STR, reason_string),
+    E(0x21, RECEIVE_MAXIMUM, U16, receive_maximum),
+    E(0x22, TOPIC_ALIAS_MAXIMUM, U16, topic_alias_maximum),
+    E(0x23, TOPIC_ALIAS, U16, topic_alias),
+    E(0x24, MAXIMUM_QOS, BYTE, maximum_qos),
+    E(0x25, RETAIN_AVAILABLE, BYTE, retain_available),
+    E(0x26, USER_PROPERTY, PAIR, user_prop_count),
+    E(0x27, MAXIMUM_PACKET_SIZE, U32, maximum_packet_size),
+    E(0x28, WILDCARD_SUBSCRIPTION_AVAILABLE, BYTE, wildcard_sub_available),
+    E(0x29, SUBSCRIPTION_IDENTIFIER_AVAILABLE, BYTE, sub_id_available),
+    E(0x2A, SHARED_SUBSCRIPTION_AVAILABLE, BYTE, shared_sub_available),
+};
+#undef E
+
 int mqws__props_parse(const uint8_t *p, size_t n, int ctx, uint8_t level, mqws_props *out,
                       mqws_decode_error *err, size_t off) {
     return mqws__props_parse_inline(p, n, ctx, level, out, err, off);

@@ -17,6 +17,17 @@
 #define MQWS_INLINE      static inline
 #endif
 
+/* A deliberate fall-through between switch labels (clang's -Wimplicit-fallthrough does not
+ * accept comments). */
+#if defined(__has_attribute)
+#if __has_attribute(fallthrough)
+#define MQWS_FALLTHROUGH __attribute__((fallthrough))
+#endif
+#endif
+#ifndef MQWS_FALLTHROUGH
+#define MQWS_FALLTHROUGH ((void)0)
+#endif
+
 /* Allocation through the host's hooks. `a` is never NULL inside lib/: objects store the
  * allocator they were created with (mqws_allocator_default() when the host gave none). */
 MQWS_INLINE void *mqws__alloc(const mqws_allocator *a, size_t n) { return a->alloc(a->ud, n); }

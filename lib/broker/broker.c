@@ -226,11 +226,8 @@ static bk_sess *sess_new(mqws_broker *b, mqws_view id, uint64_t h) {
     s->id_len = (uint16_t)id.len;
     if (id.len)
         memcpy(s->id, id.ptr, id.len);
-    s->sub = mqws_topic_subscriber_new(b->idx, s);
-    if (!s->sub) {
-        mqws__free(&b->a_sess.a, s, sizeof(*s) + id.len);
-        return NULL;
-    }
+    /* The subscriber handle is created at the first SUBSCRIBE: a client that only publishes
+     * costs the index nothing. */
     size_t i = h & (b->nbuckets - 1);
     s->hnext = b->buckets[i];
     b->buckets[i] = s;
@@ -248,7 +245,7 @@ static void sess_destroy(mqws_broker *b, bk_sess *s) {
     if (*pp)
         *pp = s->hnext;
     b->nsess--;
-    mqws_topic_subscriber_free(b->idx, s->sub);
+    mqws_topic_subscriber_free(b->idx, s->sub); /* NULL: no-op */
     heap_remove(b, s);
     if (s->off) {
         mqws_session_free(s->off);
@@ -310,10 +307,10 @@ static void sync_out(mqws_broker *b, bk_conn *c) {
     if (p == c->out_level)
         return;
     if (p > c->out_level) {
-        fe = mqws_flow_out_queued(&c->flow, p - c->out_level);
+        fe = mqws_flow_watermark_add(&c->out, p - c->out_level);
         b->out_total += p - c->out_level;
     } else {
-        fe = mqws_flow_out_written(&c->flow, c->out_level - p);
+        fe = mqws_flow_watermark_sub(&c->out, c->out_level - p);
         b->out_total -= c->out_level - p;
     }
     c->out_level = p;
@@ -798,7 +795,8 @@ static void bind_and_accept(mqws_broker *b, bk_conn *c, const mqws_props *props)
                 touch(b, oldc);
         }
         if (!present)
-            (void)mqws_topic_unsubscribe_all(b->idx, bs->sub); /* [MQTT-3.1.2-4] */
+            if (bs->sub) /* [MQTT-3.1.2-4] */
+                (void)mqws_topic_unsubscribe_all(b->idx, bs->sub);
     }
     bs->conn = c;
     c->sess = bs;
@@ -915,7 +913,7 @@ static int cb_publish(mqws_session *s, const mqws_packet *p, void *user) {
     mqws_broker *b = c->b;
     int v5 = mqws_session_protocol_level(s) == MQWS_MQTT_5;
     /* Rate limits: per connection, then the whole broker. */
-    int limited = mqws_flow_take(&c->flow, p->payload.len, b->now) != 0;
+    int limited = b->client_msg_rate && mqws_flow_bucket_take(&c->rate, 1, b->now) != 0;
     if (!limited && b->global_rate_on)
         limited = mqws_flow_bucket_take(&b->global_rate, 1, b->now) != 0;
     if (limited) {
@@ -994,7 +992,10 @@ static void cb_subscribe(mqws_session *s, const mqws_packet *p, uint8_t *verdict
                 o.retain_handling = e.retain_handling;
                 o.subscription_id = sub_id;
             }
-            int rc = mqws_topic_subscribe(b->idx, bs->sub, e.filter.ptr, e.filter.len, &o);
+            if (!bs->sub)
+                bs->sub = mqws_topic_subscriber_new(b->idx, bs);
+            int rc = bs->sub ? mqws_topic_subscribe(b->idx, bs->sub, e.filter.ptr, e.filter.len, &o)
+                             : MQWS_ENOMEM;
             if (rc < 0)
                 v = sub_verdict(rc);
             else
@@ -1036,7 +1037,8 @@ static void cb_unsubscribe(mqws_session *s, const mqws_packet *p, uint8_t *verdi
         mqws_view f;
         if (!mqws_unsubscribe_next(&it, &f))
             break;
-        int rc = mqws_topic_unsubscribe(b->idx, c->sess->sub, f.ptr, f.len);
+        int rc = c->sess->sub ? mqws_topic_unsubscribe(b->idx, c->sess->sub, f.ptr, f.len)
+                              : MQWS_ENOTFOUND;
         uint8_t v = rc == MQWS_OK          ? 0x00
                     : rc == MQWS_ENOTFOUND ? MQWS_RC_NO_SUBSCRIPTION_EXISTED
                                            : MQWS_RC_TOPIC_FILTER_INVALID;
@@ -1303,13 +1305,9 @@ mqws_conn *mqws_broker_accept(mqws_broker *b, const mqws_conn_config *cfg, void 
     c->admitted = refuse_reason ? 0 : 1;
     link_init(&c->dirty);
     link_init(&c->touch);
-    mqws_flow_config fc = MQWS_FLOW_CONFIG_INIT;
-    fc.msg_rate = b->client_msg_rate;
-    fc.msg_burst = b->client_msg_burst;
-    fc.out_high = b->out_high;
-    fc.out_low = b->out_low;
-    fc.mem_max = 0;
-    (void)mqws_flow_init(&c->flow, &fc, now_ms);
+    /* Validated in mqws_broker_new (out_low < out_high), so these cannot fail. */
+    (void)mqws_flow_bucket_init(&c->rate, b->client_msg_rate, b->client_msg_burst, now_ms);
+    (void)mqws_flow_watermark_init(&c->out, b->out_high, b->out_low);
     mqws_conn_config cc = MQWS_CONN_CONFIG_INIT;
     if (cfg) {
         if (cfg->size < sizeof(cc)) {
@@ -1468,7 +1466,7 @@ int mqws_broker_paused(const mqws_broker *b) { return b ? b->gpaused : 0; }
 
 int mqws_broker_conn_paused(const mqws_conn *conn) {
     bk_conn *c = bk_of(conn);
-    return c ? mqws_flow_paused(&c->flow) : 0;
+    return c ? mqws_flow_watermark_paused(&c->out) : 0;
 }
 
 int mqws_broker_auth_answer(mqws_broker *b, mqws_conn *conn, int reason, const mqws_props *props) {

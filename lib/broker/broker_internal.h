@@ -36,13 +36,14 @@ struct bk_conn {
     mqws_broker *b;
     mqws_conn *conn;
     void *user;
-    bk_sess *sess; /* bound session record, NULL before CONNECT and after takeover */
-    bk_link all;   /* every connection */
-    bk_link dirty; /* waiting for mqws_broker_next_writable() */
-    bk_link touch; /* timers to recompute */
-    mqws_flow flow;
-    uint64_t out_level; /* pending output as last accounted */
-    int64_t clock;      /* the time the session was last ticked to (its notion of now) */
+    bk_sess *sess;           /* bound session record, NULL before CONNECT and after takeover */
+    bk_link all;             /* every connection */
+    bk_link dirty;           /* waiting for mqws_broker_next_writable() */
+    bk_link touch;           /* timers to recompute */
+    mqws_flow_bucket rate;   /* inbound PUBLISH per second (client_msg_rate) */
+    mqws_flow_watermark out; /* unwritten output: slow-consumer policy, PAUSE/RESUME */
+    uint64_t out_level;      /* pending output as last accounted */
+    int64_t clock;           /* the time the session was last ticked to (its notion of now) */
     uint8_t in_dirty;
     uint8_t in_touch;
     uint8_t admitted;  /* counted by admission: 1 connecting, 2 established */

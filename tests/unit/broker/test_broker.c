@@ -1246,6 +1246,46 @@ TEST(stats_count_messages_bytes_and_memory_back_to_baseline) {
     finish(&n);
 }
 
+TEST(idle_connected_client_costs_at_most_850_heap_bytes) {
+    /* The library's share of the issue-6 budget (1 KiB per idle client in the gateway): a
+     * connected 3.1.1 client with a 16-byte id, no subscription, nothing pending. */
+    net n;
+    start(&n);
+    mqws_broker_stats st0, st;
+    st0.size = st.size = sizeof(st);
+    mqws_broker_stats_get(n.b, &st0);
+    static int users[500];
+    for (int i = 0; i < 500; i++) {
+        mqws_conn *c = mqws_broker_accept(n.b, NULL, &users[i], n.now);
+        CHECK(c != NULL);
+        char id[17];
+        snprintf(id, sizeof(id), "client-%09d", i);
+        mqws_packet p;
+        mqws_packet_init(&p, MQWS_PKT_CONNECT);
+        p.client_id = mqws_view_cstr(id);
+        p.clean_start = 1;
+        p.keep_alive = 60;
+        uint8_t buf[64];
+        size_t len = 0;
+        CHECK_INT(mqws_encode(&p, V3, buf, sizeof(buf), &len), MQWS_OK);
+        CHECK_INT(mqws_broker_recv(n.b, c, buf, len, n.now), (int64_t)len);
+        mqws_conn *w;
+        mqws_iovec iov[4];
+        while ((w = mqws_broker_next_writable(n.b)) != NULL) {
+            size_t k = mqws_conn_pending(w, iov, 4), t = 0;
+            for (size_t j = 0; j < k; j++)
+                t += iov[j].len;
+            mqws_broker_sent(n.b, w, t);
+        }
+    }
+    mqws_broker_stats_get(n.b, &st);
+    CHECK_INT(st.clients_connected, 500);
+    uint64_t per = (st.mem_total - st0.mem_total) / 500;
+    printf("     %llu heap bytes per idle connected client\n", (unsigned long long)per);
+    CHECK(per <= 850);
+    finish(&n);
+}
+
 TEST(tick_returns_the_next_deadline_and_host_publish_routes) {
     net n;
     start(&n);
@@ -1337,6 +1377,7 @@ int main(void) {
     RUN(close_all_disconnects_v5_with_reason_and_refuses_new);
     RUN(sys_topics_published_retained_at_interval);
     RUN(stats_count_messages_bytes_and_memory_back_to_baseline);
+    RUN(idle_connected_client_costs_at_most_850_heap_bytes);
     RUN(tick_returns_the_next_deadline_and_host_publish_routes);
     RUN(config_validation);
     return testlib_finish();

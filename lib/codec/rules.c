@@ -234,8 +234,14 @@ int mqws__check_filter(const uint8_t *s, size_t n, uint8_t level, int no_local,
             return rc;
         const char *st = NULL;
         rc = mqws__topic_filter_syntax(s, n, &st);
-        if (rc)
+        if (rc) {
+            /* 3.1.1 numbers these [MQTT-4.7.1-2] ('#') and [MQTT-4.7.1-3] ('+'). */
+            if (!V5(level) && st && strcmp(st, "MQTT-4.7.1-1") == 0)
+                st = "MQTT-4.7.1-2";
+            else if (!V5(level) && st && strcmp(st, "MQTT-4.7.1-2") == 0)
+                st = "MQTT-4.7.1-3";
             return mqws__fail(err, rc, st, "invalid topic filter", off);
+        }
     }
     if (V5(level) && n >= 7 && s[0] == '$' && memcmp(s, "$share/", 7) == 0) {
         /* $share/{ShareName}/{filter}: a non-empty ShareName without wildcards or '/'

@@ -525,10 +525,21 @@ static void drop_event(mqws_broker *b, bk_conn *c, const mqws_packet *p, uint8_t
 }
 
 /* Queue one message on one session: QoS downgraded to the granted QoS, retain as the
- * subscription says, the subscription identifiers of every matching subscription. Returns 1
- * if queued, 0 if not (dropped or offline QoS 0), MQWS_ENOMEM. `*slice` is created on first
- * use and shared by every delivery of the message. */
-static int deliver(mqws_broker *b, bk_sess *t, const mqws_packet *p, uint8_t qos, uint8_t retain,
+ * subscription says, the subscription identifiers of every matching subscription. `q` is the
+ * caller's template (see packet_template); its qos, retain and identifiers are overwritten.
+ * Returns 1 if queued, 0 if not (dropped or offline QoS 0), MQWS_ENOMEM. `*slice` is created
+ * on first use and shared by every delivery of the message. */
+/* A copy of `p` to hand to the sessions: no DUP, no packet id, no alias, no identifiers. */
+static void packet_template(const mqws_packet *p, mqws_packet *q) {
+    *q = *p;
+    q->dup = 0;
+    q->packet_id = 0;
+    q->props.present &= ~(MQWS_PROPF_SUBSCRIPTION_IDENTIFIER | MQWS_PROPF_TOPIC_ALIAS);
+    q->props.sub_ids = NULL;
+    q->props.sub_id_count = 0;
+}
+
+static int deliver(mqws_broker *b, bk_sess *t, mqws_packet *q, uint8_t qos, uint8_t retain,
                    const uint32_t *ids, uint32_t nids, mqws_slice **slice) {
     mqws_session *ts = sess_session(t);
     if (!ts)
@@ -536,30 +547,25 @@ static int deliver(mqws_broker *b, bk_sess *t, const mqws_packet *p, uint8_t qos
     bk_conn *tc = t->conn;
     /* Slow consumer policy: QoS 0 is dropped over the output high watermark. */
     if (qos == 0 && tc && b->out_high && mqws_conn_pending_bytes(tc->conn) >= b->out_high) {
-        drop_event(b, tc, p, qos, MQWS_ELIMIT);
+        drop_event(b, tc, q, qos, MQWS_ELIMIT);
         return 0;
     }
     if (!*slice) {
-        *slice = mqws_slice_new(&b->a_sess.a, p->payload.ptr, p->payload.len);
+        *slice = mqws_slice_new(&b->a_sess.a, q->payload.ptr, q->payload.len);
         if (!*slice)
             return MQWS_ENOMEM;
     }
-    if (p->props.present & MQWS_PROPF_MESSAGE_EXPIRY_INTERVAL)
+    if (q->props.present & MQWS_PROPF_MESSAGE_EXPIRY_INTERVAL)
         clock_sync(b, t);
-    mqws_packet q = *p;
-    q.qos = qos;
-    q.retain = retain;
-    q.dup = 0;
-    q.packet_id = 0;
-    q.props.present &= ~(MQWS_PROPF_SUBSCRIPTION_IDENTIFIER | MQWS_PROPF_TOPIC_ALIAS);
-    q.props.sub_ids = NULL;
-    q.props.sub_id_count = 0;
-    if (nids) {
-        q.props.sub_ids = ids;
-        q.props.sub_id_count = nids;
-        q.props.present |= MQWS_PROPF_SUBSCRIPTION_IDENTIFIER;
-    }
-    int rc = mqws_session_publish(ts, &q, *slice, NULL);
+    q->qos = qos;
+    q->retain = retain;
+    q->props.sub_ids = nids ? ids : NULL;
+    q->props.sub_id_count = nids;
+    if (nids)
+        q->props.present |= MQWS_PROPF_SUBSCRIPTION_IDENTIFIER;
+    else
+        q->props.present &= ~MQWS_PROPF_SUBSCRIPTION_IDENTIFIER;
+    int rc = mqws_session_publish(ts, q, *slice, NULL);
     if (tc)
         mark_dirty(b, tc);
     if (rc == MQWS_OK) {
@@ -568,7 +574,7 @@ static int deliver(mqws_broker *b, bk_sess *t, const mqws_packet *p, uint8_t qos
     }
     if (rc == MQWS_ECLOSED && qos == 0)
         return 0; /* QoS 0 for an offline session: not kept (session policy) */
-    drop_event(b, tc, p, qos, rc);
+    drop_event(b, tc, q, qos, rc);
     return rc == MQWS_ENOMEM ? MQWS_ENOMEM : 0;
 }
 
@@ -593,6 +599,8 @@ static int route(mqws_broker *b, bk_sess *from, mqws_view client_id, const mqws_
     if (rc < 0)
         return rc;
     b->routing = 1;
+    mqws_packet q;
+    packet_template(p, &q);
     mqws_slice *slice = NULL;
     int count = 0, err = 0;
     for (size_t i = 0; i < nd; i++) {
@@ -604,7 +612,7 @@ static int route(mqws_broker *b, bk_sess *from, mqws_view client_id, const mqws_
         uint8_t qos = p->qos < d->max_qos ? p->qos : d->max_qos; /* [MQTT-3.8.4-8] */
         /* [MQTT-3.3.1-12] [MQTT-3.3.1-13]: the retain flag of a forwarded message */
         uint8_t retain = d->retain_as_published ? p->retain : 0;
-        rc = deliver(b, d->user, p, qos, retain, ids, n, &slice);
+        rc = deliver(b, d->user, &q, qos, retain, ids, n, &slice);
         if (rc > 0)
             count++;
         else if (rc < 0)
@@ -709,7 +717,7 @@ static int ret_one(void *vctx, const mqws_topic_msg *msg) {
     uint8_t qos = info.qos < x->granted ? info.qos : x->granted;
     uint32_t ids[1] = {x->sub_id};
     /* [MQTT-3.3.1-8] retained messages sent on subscribe carry retain 1 */
-    (void)deliver(b, x->t, &p, qos, 1, ids, x->sub_id ? 1u : 0u, &sl);
+    (void)deliver(b, x->t, &p, qos, 1, ids, x->sub_id ? 1u : 0u, &sl); /* p is a fresh packet */
     mqws_slice_unref(sl);
     return 0;
 }

@@ -212,7 +212,11 @@ static void roundtrip(const uint8_t *data, size_t size, uint8_t level) {
         c.props.user_prop_count = 0;
         size_t m = 0;
         static uint8_t out2[1 << 16];
+        size_t csize = 0;
+        CHECK(mqws_encoded_size(&c, level, &csize) == MQWS_OK);
         CHECK(mqws_encode(&c, level, out2, sizeof out2, &m) == MQWS_OK);
+        CHECK(m == csize);
+        CHECK(mqws_validate(&c, level, 0, NULL) == MQWS_OK);
         mqws_packet d;
         memset(&d, 0, sizeof d);
         CHECK(mqws_decode(out2, m, level, 0, &d, NULL) == MQWS_OK);

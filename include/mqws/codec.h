@@ -285,7 +285,8 @@ typedef struct mqws_subscription {
  *  PUBACK, PUBREC, PUBREL, PUBCOMP      packet_id, reason_code, props
  *  SUBSCRIBE   packet_id, entry_count + entries (decode: mqws_subscribe_next; encode: subs, or
  *              when subs is NULL the wire-form `entries` as decoded, copied), props
- *  SUBACK, UNSUBACK   packet_id, reason_codes (one byte per entry; UNSUBACK 5.0 only), props
+ *  SUBACK, UNSUBACK   packet_id, reason_codes (one byte per entry; UNSUBACK 5.0 only; decode
+ *              also sets entry_count to their number), props
  *  UNSUBSCRIBE packet_id, entry_count + entries (decode: mqws_unsubscribe_next; encode:
  *              unsub_filters, or when NULL the wire-form `entries`), props
  *  PINGREQ, PINGRESP  nothing
@@ -424,14 +425,15 @@ MQWS_API int mqws_decode(const uint8_t *buf, size_t len, uint8_t level, uint32_t
 MQWS_API int mqws_encoded_size(const mqws_packet *p, uint8_t level, size_t *size);
 
 /** Serialise `p` for protocol `level` into buf[0..cap). Returns MQWS_OK with *written set,
- * MQWS_ENOSPC if cap is too small (nothing useful written), or MQWS_EINVAL. */
+ * MQWS_ENOSPC if cap is too small (nothing written), MQWS_EINVAL, or MQWS_ETOOBIG (more than the
+ * protocol maximum). Never writes past buf + cap. */
 MQWS_API int mqws_encode(const mqws_packet *p, uint8_t level, uint8_t *buf, size_t cap,
                          size_t *written);
 
 /** PUBLISH without copying the payload: writes the fixed header, topic, packet identifier and
  * properties into hdr[0..cap) and sets iov[0] = that header, iov[1] = p->payload. Writing
- * iov[0] then iov[1] sends exactly what mqws_encode() would. Returns MQWS_OK, MQWS_ENOSPC or
- * MQWS_EINVAL. */
+ * iov[0] then iov[1] sends exactly what mqws_encode() would. Returns MQWS_OK, MQWS_ENOSPC,
+ * MQWS_EINVAL or MQWS_ETOOBIG. */
 MQWS_API int mqws_encode_publish_iov(const mqws_packet *p, uint8_t level, uint8_t *hdr, size_t cap,
                                      mqws_iovec iov[2]);
 

@@ -576,6 +576,7 @@ function validFrom (dir, p, v) {
     if (p.cmd === 'auth' && p.reasonCode === 0x00) return false
   } else {
     if (CLIENT_ONLY.includes(p.cmd)) return false
+    if (p.cmd === 'disconnect' && v < 5) return false // Client to Server only (3.1.1 Table 2.1)
     if (p.cmd === 'disconnect' && v === 5) {
       if (p.reasonCode === 0x04) return false
       if (pr.sessionExpiryInterval !== undefined) return false

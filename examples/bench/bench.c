@@ -94,6 +94,7 @@ static struct bench {
     int ending, interrupted;
     int64_t t_start, t_run, t_run_end, t_drain_end, t_end_deadline, t_connected;
     int64_t interval_ns;
+    int tty;
     int64_t t_storm, t_storm_done;
     int storm_pending, storm_active;
     uint64_t storm_dropped;
@@ -712,17 +713,16 @@ static void sample(void) {
     } else {
         s->p50_ms = s->p99_ms = s->max_ms = -1;
     }
-    if (B.o.progress) {
+    if (B.o.progress && B.ntl > 1) {
         static const char *names[] = {"connect", "run", "drain", "end"};
-        fprintf(stderr,
-                "\r[%5.1fs %-7s] conns %u/%u  connects %.0f/s  sent %.0f/s  recv %.0f/s  "
-                "p99 %s%.2f ms  lost? %llu\033[K",
-                s->t, names[B.phase], B.established, B.n, s->connects_per_s, s->sent_per_s,
-                s->recv_per_s, B.lat.total ? "" : "-",
-                B.lat.total ? ms(bench_hist_percentile(&B.lat, 99)) : 0.0,
-                (unsigned long long)(expected_deliveries() > B.unique
-                                         ? expected_deliveries() - B.unique
-                                         : 0));
+        uint64_t exp = expected_deliveries();
+        fprintf(
+            stderr,
+            "%s[%6.1fs %-7s] conns %u/%u  connects %.0f/s  sent %.0f/s  recv %.0f/s  p99 %.2f ms"
+            "  missing %llu%s",
+            B.tty ? "\r" : "", s->t, names[B.phase], B.established, B.n, s->connects_per_s,
+            s->sent_per_s, s->recv_per_s, ms(bench_hist_percentile(&B.lat, 99)),
+            (unsigned long long)(exp > B.unique ? exp - B.unique : 0), B.tty ? "\033[K" : "\n");
         fflush(stderr);
     }
     bench_hist_reset(&B.lat_iv);
@@ -973,6 +973,42 @@ static void defaults(bench_opts *o) {
     o->interval = 1000;
 }
 
+static int is_bench_option(const char *a) {
+    static const char *const names[] = {"--preset",
+                                        "-n",
+                                        "--conns",
+                                        "--pubs",
+                                        "--subs",
+                                        "-t",
+                                        "--topic",
+                                        "-T",
+                                        "--sub-topic",
+                                        "-q",
+                                        "--qos",
+                                        "-s",
+                                        "--size",
+                                        "-r",
+                                        "--rate",
+                                        "--window",
+                                        "-D",
+                                        "--duration",
+                                        "-C",
+                                        "--count",
+                                        "--drain",
+                                        "-R",
+                                        "--connect-rate",
+                                        "--max-connecting",
+                                        "--sources",
+                                        "--storm-at",
+                                        "--plot",
+                                        "--interval",
+                                        "--ready-file"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(a, names[i]))
+            return 1;
+    return 0;
+}
+
 /* Returns 0, 1 (--help: exit 0) or -1. */
 static int parse_args(bench_opts *o, int argc, char **argv) {
     defaults(o);
@@ -991,11 +1027,6 @@ static int parse_args(bench_opts *o, int argc, char **argv) {
             usage();
             return 1;
         }
-        int r = cli_parse_common(&o->c, argc, argv, &i);
-        if (r < 0)
-            return -1;
-        if (r > 0)
-            continue;
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0, takes = 1;
 #define IS(s, l) (!strcmp(a, s) || !strcmp(a, l))
@@ -1008,8 +1039,17 @@ static int parse_args(bench_opts *o, int argc, char **argv) {
         } else if (!strcmp(a, "--no-progress")) {
             o->progress = 0;
             takes = 0;
+        } else if (!is_bench_option(a)) {
+            /* connection options shared with mqws-pub / mqws-sub (-D here is --duration) */
+            int r = cli_parse_common(&o->c, argc, argv, &i);
+            if (r < 0)
+                return -1;
+            if (r > 0)
+                continue;
+            fprintf(stderr, "mqws-bench: unknown option %s (see --help)\n", a);
+            return -1;
         } else if (!v) {
-            fprintf(stderr, "mqws-bench: unknown option or missing argument: %s\n", a);
+            fprintf(stderr, "mqws-bench: option %s needs an argument\n", a);
             return -1;
         } else if (!strcmp(a, "--preset")) {
             /* applied above */
@@ -1212,8 +1252,9 @@ static int setup(void) {
     bench_hist_reset(&B.lat_iv);
     bench_hist_reset(&B.conn_lat);
     bench_hist_reset(&B.reconn_lat);
+    B.tty = isatty(2);
     if (o->progress < 0)
-        o->progress = isatty(2);
+        o->progress = B.tty;
     B.interval_ns = (int64_t)(o->interval * 1e6);
     return 0;
 }
@@ -1347,7 +1388,7 @@ static void loop(void) {
     if (B.t_run_end == INT64_MAX || B.t_run_end == 0)
         B.t_run_end = g_now;
     sample();
-    if (B.o.progress)
+    if (B.o.progress && B.tty)
         fputc('\n', stderr);
 }
 

@@ -51,6 +51,7 @@ static const opt opts[] = {
     O("ws-handshake-timeout", T_U32, ws_handshake_timeout_ms, "ms for the HTTP head (5000)"),
     O("backlog", T_U32, backlog, "listen(2) backlog (4096)"),
     O("allow-v31", T_BOOL, allow_v31, "accept MQTT 3.1 (MQIsdp) clients: yes/no (yes)"),
+    O("slab-allocator", T_BOOL, slab_allocator, "size-class allocator for the library (yes)"),
 };
 
 void gw_config_defaults(gw_config *cfg) {
@@ -72,6 +73,7 @@ void gw_config_defaults(gw_config *cfg) {
     cfg->ws_handshake_timeout_ms = 5000u;
     cfg->backlog = 4096u;
     cfg->allow_v31 = 1u;
+    cfg->slab_allocator = 1u;
 }
 
 void gw_usage(FILE *out) {

@@ -43,6 +43,7 @@ typedef struct gw_config {
     uint32_t ws_handshake_timeout_ms;
     uint32_t backlog;
     uint32_t allow_v31;
+    uint32_t slab_allocator;
 } gw_config;
 
 /* config.c */
@@ -123,6 +124,11 @@ uint64_t gw_rss_bytes(void);
 uint64_t gw_open_fds(void);
 void gw_metrics_prometheus(gw *g, gw_buf *out);
 void gw_metrics_json(gw *g, gw_buf *out);
+
+/* alloc.c: the allocator given to the library (size classes; see alloc.c). */
+const mqws_allocator *gw_allocator(int use_slab);
+void gw_allocator_stats(uint64_t *chunk_bytes, uint64_t *in_use, uint64_t *large);
+void gw_allocator_free_all(void);
 
 /* http.c: the on_http callback of WebSocket-port connections. */
 void gw_http_init(gw *g);

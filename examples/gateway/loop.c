@@ -47,29 +47,41 @@
 
 enum { K_LISTEN_TCP = 1, K_LISTEN_WS = 2, K_CONN = 3 };
 
-/* One client socket. Kept small: it is part of the per-idle-client cost. */
+/* One client socket, in a table indexed by its descriptor (g->conns[fd]; c == NULL: free).
+ * 32 bytes: it is part of the per-idle-client cost. */
+#define F_WS       0x01u /* accepted on the WebSocket port */
+#define F_RD       0x02u /* the socket may hold unread input */
+#define F_ON_READY 0x04u /* listed in g->ready */
+#define F_ON_AGAIN 0x08u /* listed in g->again */
+#define F_WR       0x10u /* writable: EPOLLOUT seen since the last short write */
+#define F_LOST     0x20u /* end of stream / error already reported to the broker */
 typedef struct gconn {
-    int fd;
-    uint8_t kind;
-    uint8_t ws;         /* accepted on the WebSocket port */
-    uint8_t rd_pending; /* the socket may hold unread input */
-    uint8_t on_ready;   /* on g->ready */
-    uint8_t on_again;   /* on g->again */
-    uint8_t wr_ready;   /* EPOLLOUT seen since the last write */
-    uint8_t family;     /* AF_INET / AF_INET6 */
-    uint8_t lost;       /* eof already reported */
+    uint8_t kind; /* K_CONN; first, as in glisten */
+    uint8_t fl;   /* F_* */
+    uint8_t family;
+    uint8_t pad_;
     uint16_t port;
     uint8_t addr[16];
     mqws_conn *c;
-    struct gconn *next_ready;
-    struct gconn *next_again;
 } gconn;
 
+/* A list of descriptors. A closed connection's entries stay until the list is walked and are
+ * skipped there (its on_* flag is clear, or the descriptor now belongs to a newer connection
+ * whose flag decides), so closing never searches a list. */
+typedef struct fdvec {
+    int *v;
+    size_t n, cap;
+} fdvec;
+
 typedef struct glisten {
-    int fd;
-    uint8_t kind;
+    uint8_t kind; /* K_LISTEN_*; first, as in gconn */
     uint16_t port;
+    int fd;
 } glisten;
+
+/* epoll hands back either record: `kind` sits at the same place in both. */
+_Static_assert(offsetof(gconn, kind) == 0 && offsetof(glisten, kind) == 0,
+               "gconn and glisten must start alike");
 
 struct gw {
     gw_config cfg;
@@ -81,15 +93,18 @@ struct gw {
     mqws_session_config scfg;
     mqws_ws_handshake_config hcfg;
     mqws_conn_config tcp_cfg, ws_cfg;
-    gconn *ready, *ready_tail;
-    gconn *again;
-    gconn **fdtab; /* fd -> conn, for global resume */
-    size_t fdtab_n;
+    fdvec ready;  /* connections to read this pass (FIFO) */
+    fdvec again;  /* connections with output left after their writev */
+    gconn *conns; /* indexed by descriptor; untouched pages cost nothing */
+    size_t nconns;
     gw_metrics m;
+    const mqws_allocator *al; /* the library's and the connection records' */
     int64_t start_ms;
     int64_t emfile_logged_ms;
     uint8_t rbuf[READ_BUF_SIZE];
 };
+
+static void push_ready(gw *g, gconn *k);
 
 int gw_log_level = GW_LOG_INFO;
 static volatile sig_atomic_t stop_requested;
@@ -182,11 +197,23 @@ static void fmt_id(mqws_view v, char *out, size_t cap) {
 static void on_event(void *user, const mqws_broker_event *ev) {
     gw *g = user;
     gconn *k = ev->conn_user;
-    char addr[64] = "-", id[160];
+    /* Called for every routed message too: count first, format only what will be logged. */
+    switch (ev->type) {
+        case MQWS_BROKER_EV_PUBLISH:
+            return;
+        case MQWS_BROKER_EV_DROP:
+            g->m.drops++;
+            if (gw_log_level < GW_LOG_DEBUG)
+                return;
+            break;
+        default:
+            break;
+    }
+    char addr[64] = "-", id[160] = "";
     if (k)
         fmt_addr(k, addr, sizeof addr);
     fmt_id(ev->client_id, id, sizeof id);
-    const char *tr = k ? (k->ws ? "ws" : "tcp") : "-";
+    const char *tr = k ? ((k->fl & F_WS) ? "ws" : "tcp") : "-";
     switch (ev->type) {
         case MQWS_BROKER_EV_CONNECT:
             g->m.connects++;
@@ -212,7 +239,6 @@ static void on_event(void *user, const mqws_broker_event *ev) {
             break;
         }
         case MQWS_BROKER_EV_DROP:
-            g->m.drops++;
             gw_log(GW_LOG_DEBUG, "drop client=\"%s\" qos=%u error=%s", id, ev->qos,
                    mqws_error_name(ev->error));
             break;
@@ -230,26 +256,13 @@ static void on_event(void *user, const mqws_broker_event *ev) {
             if (!ev->conn) {
                 gw_log(GW_LOG_WARN, "output budget ok: reading resumed");
                 /* Edge-triggered sockets got no new edge while paused: re-read them all. */
-                for (size_t i = 0; i < g->fdtab_n; i++) {
-                    gconn *q = g->fdtab[i];
-                    if (q && q->rd_pending && !q->on_ready) {
-                        q->on_ready = 1;
-                        q->next_ready = NULL;
-                        if (g->ready_tail)
-                            g->ready_tail->next_ready = q;
-                        else
-                            g->ready = q;
-                        g->ready_tail = q;
-                    }
+                for (size_t i = 0; i < g->nconns; i++) {
+                    gconn *q = &g->conns[i];
+                    if (q->c && (q->fl & F_RD))
+                        push_ready(g, q);
                 }
-            } else if (k && k->rd_pending && !k->on_ready) {
-                k->on_ready = 1;
-                k->next_ready = NULL;
-                if (g->ready_tail)
-                    g->ready_tail->next_ready = k;
-                else
-                    g->ready = k;
-                g->ready_tail = k;
+            } else if (k && (k->fl & F_RD)) {
+                push_ready(g, k);
             }
             break;
         case MQWS_BROKER_EV_TAKEOVER:
@@ -278,6 +291,7 @@ gw *gw_new(const gw_config *cfg) {
     g->reserve_fd = -1;
     g->start_ms = now_ms();
     gw_log_level = cfg->log_level;
+    g->al = gw_allocator(cfg->slab_allocator != 0);
 
     mqws_session_config sc = MQWS_SESSION_CONFIG_INIT;
     if (cfg->allow_v31)
@@ -290,20 +304,24 @@ gw *gw_new(const gw_config *cfg) {
     g->scfg = sc;
 
     mqws_ws_handshake_config hc = MQWS_WS_HANDSHAKE_CONFIG_INIT;
+    hc.allocator = g->al;
     hc.timeout_ms = cfg->ws_handshake_timeout_ms;
     g->hcfg = hc;
 
     mqws_conn_config tc = MQWS_CONN_CONFIG_INIT;
+    tc.allocator = g->al;
     tc.session = &g->scfg;
     g->tcp_cfg = tc;
     mqws_conn_config wc = MQWS_CONN_CONFIG_INIT;
     wc.transport = MQWS_CONN_WS;
+    wc.allocator = g->al;
     wc.session = &g->scfg;
     wc.ws_handshake = &g->hcfg;
     wc.on_http = gw_on_http;
     g->ws_cfg = wc;
 
     mqws_broker_config bc = MQWS_BROKER_CONFIG_INIT;
+    bc.allocator = g->al;
     bc.session = &g->scfg;
     bc.max_connections = cfg->max_connections;
     bc.max_connecting = cfg->max_connecting;
@@ -331,14 +349,14 @@ gw *gw_new(const gw_config *cfg) {
 
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-        g->fdtab_n = rl.rlim_cur == RLIM_INFINITY ? 1048576u : (size_t)rl.rlim_cur;
-        if (g->fdtab_n > 4194304u)
-            g->fdtab_n = 4194304u;
+        g->nconns = rl.rlim_cur == RLIM_INFINITY ? 1048576u : (size_t)rl.rlim_cur;
+        if (g->nconns > 4194304u)
+            g->nconns = 4194304u;
     } else {
-        g->fdtab_n = 1024;
+        g->nconns = 1024;
     }
-    g->fdtab = calloc(g->fdtab_n, sizeof *g->fdtab);
-    if (!g->fdtab) {
+    g->conns = calloc(g->nconns, sizeof *g->conns);
+    if (!g->conns) {
         mqws_broker_free(g->b);
         free(g);
         return NULL;
@@ -441,60 +459,45 @@ int gw_listen(gw *g) {
 /* ------------------------------------------------------------------------------------------ */
 /* Connections */
 
+static int fdvec_push(fdvec *q, int fd) {
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 256;
+        int *v = realloc(q->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        q->v = v;
+        q->cap = cap;
+    }
+    q->v[q->n++] = fd;
+    return 0;
+}
+
+/* Drop the first n entries (walked), keeping what was appended meanwhile. */
+static void fdvec_consume(fdvec *q, size_t n) {
+    memmove(q->v, q->v + n, (q->n - n) * sizeof *q->v);
+    q->n -= n;
+}
+
+static int fd_of(const gw *g, const gconn *k) { return (int)(k - g->conns); }
+
 static void push_ready(gw *g, gconn *k) {
-    if (k->on_ready)
-        return;
-    k->on_ready = 1;
-    k->next_ready = NULL;
-    if (g->ready_tail)
-        g->ready_tail->next_ready = k;
-    else
-        g->ready = k;
-    g->ready_tail = k;
+    if (!(k->fl & F_ON_READY) && fdvec_push(&g->ready, fd_of(g, k)) == 0)
+        k->fl |= F_ON_READY;
 }
 
 static void push_again(gw *g, gconn *k) {
-    if (k->on_again)
-        return;
-    k->on_again = 1;
-    k->next_again = g->again;
-    g->again = k;
-}
-
-static void unlink_lists(gw *g, gconn *k) {
-    if (k->on_ready) {
-        gconn **pp = &g->ready, *prev = NULL;
-        while (*pp && *pp != k) {
-            prev = *pp;
-            pp = &(*pp)->next_ready;
-        }
-        if (*pp)
-            *pp = k->next_ready;
-        if (g->ready_tail == k)
-            g->ready_tail = prev;
-        k->on_ready = 0;
-    }
-    if (k->on_again) {
-        gconn **pp = &g->again;
-        while (*pp && *pp != k)
-            pp = &(*pp)->next_again;
-        if (*pp)
-            *pp = k->next_again;
-        k->on_again = 0;
-    }
+    if (!(k->fl & F_ON_AGAIN) && fdvec_push(&g->again, fd_of(g, k)) == 0)
+        k->fl |= F_ON_AGAIN;
 }
 
 static void close_conn(gw *g, gconn *k) {
-    unlink_lists(g, k);
-    if ((size_t)k->fd < g->fdtab_n)
-        g->fdtab[k->fd] = NULL;
-    close(k->fd);
-    if (k->ws)
+    close(fd_of(g, k));
+    if ((k->fl & F_WS))
         g->m.open_ws--;
     else
         g->m.open_tcp--;
     mqws_broker_release(g->b, k->c);
-    free(k);
+    memset(k, 0, sizeof *k);
 }
 
 static void too_many_files(gw *g, int64_t now) {
@@ -538,21 +541,17 @@ static void do_accept(gw *g, glisten *l, int64_t now) {
             }
             return; /* EAGAIN, or an error that the next pass retries */
         }
-        if ((size_t)fd >= g->fdtab_n) {
+        if ((size_t)fd >= g->nconns) {
             too_many_files(g, now);
             close(fd);
             g->reserve_fd = g->reserve_fd < 0 ? open("/dev/null", O_RDONLY | O_CLOEXEC) : -1;
             continue;
         }
-        gconn *k = calloc(1, sizeof *k);
-        if (!k) {
-            close(fd);
-            g->m.accept_refused++;
-            continue;
-        }
-        k->fd = fd;
+        gconn *k = &g->conns[fd];
+        memset(k, 0, sizeof *k);
         k->kind = K_CONN;
-        k->ws = l->kind == K_LISTEN_WS;
+        if (l->kind == K_LISTEN_WS)
+            k->fl |= F_WS;
         if (ss.ss_family == AF_INET) {
             const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
             k->family = AF_INET;
@@ -566,11 +565,11 @@ static void do_accept(gw *g, glisten *l, int64_t now) {
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        k->c = mqws_broker_accept(g->b, k->ws ? &g->ws_cfg : &g->tcp_cfg, k, now);
+        k->c = mqws_broker_accept(g->b, (k->fl & F_WS) ? &g->ws_cfg : &g->tcp_cfg, k, now);
         if (!k->c) {
             g->m.accept_refused++;
             close(fd);
-            free(k);
+            memset(k, 0, sizeof *k);
             continue;
         }
         struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
@@ -578,21 +577,23 @@ static void do_accept(gw *g, glisten *l, int64_t now) {
         if (epoll_ctl(g->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
             mqws_broker_release(g->b, k->c);
             close(fd);
-            free(k);
+            memset(k, 0, sizeof *k);
             g->m.accept_refused++;
             continue;
         }
-        g->fdtab[fd] = k;
-        if (k->ws) {
+        if ((k->fl & F_WS)) {
             g->m.accepted_ws++;
             g->m.open_ws++;
         } else {
             g->m.accepted_tcp++;
             g->m.open_tcp++;
         }
-        char addr[64];
-        fmt_addr(k, addr, sizeof addr);
-        gw_log(GW_LOG_DEBUG, "accept addr=%s transport=%s fd=%d", addr, k->ws ? "ws" : "tcp", fd);
+        if (gw_log_level >= GW_LOG_DEBUG) {
+            char addr[64];
+            fmt_addr(k, addr, sizeof addr);
+            gw_log(GW_LOG_DEBUG, "accept addr=%s transport=%s fd=%d", addr,
+                   (k->fl & F_WS) ? "ws" : "tcp", fd);
+        }
         /* Data may already be waiting (it arrived before EPOLL_CTL_ADD): the first edge is
          * reported anyway since the socket is readable at registration. */
     }
@@ -603,27 +604,27 @@ static int do_read(gw *g, gconn *k, int64_t now) {
     for (int i = 0; i < READ_BUDGET; i++) {
         if (mqws_broker_paused(g->b) || mqws_broker_conn_paused(k->c) || !mqws_conn_want_read(k->c))
             return 0; /* rd_pending stays set: RESUME puts it back on the ready list */
-        ssize_t n = read(k->fd, g->rbuf, sizeof g->rbuf);
+        ssize_t n = read(fd_of(g, k), g->rbuf, sizeof g->rbuf);
         g->m.read_calls++;
         if (n > 0) {
             g->m.bytes_read += (uint64_t)n;
             mqws_broker_recv(g->b, k->c, g->rbuf, (size_t)n, now);
             if ((size_t)n < sizeof g->rbuf) {
-                k->rd_pending = 0;
+                k->fl &= (uint8_t)~F_RD;
                 return 0;
             }
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            k->rd_pending = 0;
+            k->fl &= (uint8_t)~F_RD;
             return 0;
         }
         if (n < 0 && errno == EINTR)
             continue;
         /* end of stream or error */
-        k->rd_pending = 0;
-        if (!k->lost) {
-            k->lost = 1;
+        k->fl &= (uint8_t)~F_RD;
+        if (!(k->fl & F_LOST)) {
+            k->fl |= F_LOST;
             mqws_broker_eof(g->b, k->c);
         }
         return 0;
@@ -635,27 +636,27 @@ static int do_read(gw *g, gconn *k, int64_t now) {
 static int do_write(gw *g, gconn *k) {
     mqws_iovec iov[IOV_BATCH];
     size_t n = mqws_conn_pending(k->c, iov, IOV_BATCH);
-    if (n > 0 && !k->lost) {
+    if (n > 0 && !(k->fl & F_LOST)) {
         size_t total = 0;
         for (size_t i = 0; i < n; i++)
             total += iov[i].len;
         /* mqws_iovec has the layout of struct iovec (core.h). */
-        ssize_t w = writev(k->fd, (const struct iovec *)(const void *)iov, (int)n);
+        ssize_t w = writev(fd_of(g, k), (const struct iovec *)(const void *)iov, (int)n);
         g->m.writev_calls++;
         if (w >= 0) {
             g->m.bytes_written += (uint64_t)w;
             mqws_broker_sent(g->b, k->c, (size_t)w);
             if ((size_t)w < total)
-                k->wr_ready = 0; /* the socket is full: EPOLLOUT will say when it drains */
+                k->fl &= (uint8_t)~F_WR; /* the socket is full: EPOLLOUT will say when it drains */
             else if (mqws_conn_want_write(k->c))
                 push_again(g, k); /* more than one batch pending */
         } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            k->wr_ready = 0;
+            k->fl &= (uint8_t)~F_WR;
         } else if (errno != EINTR) {
-            k->lost = 1;
+            k->fl |= F_LOST;
             mqws_broker_eof(g->b, k->c);
         }
-    } else if (n > 0 && k->lost) {
+    } else if (n > 0 && (k->fl & F_LOST)) {
         /* The peer is gone: nothing pending can be delivered. */
         mqws_broker_sent(g->b, k->c, mqws_conn_pending_bytes(k->c));
     }
@@ -691,35 +692,37 @@ static void pass(gw *g, struct epoll_event *evs, int n) {
         }
         gconn *k = p;
         if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-            k->rd_pending = 1;
+            k->fl |= F_RD;
             push_ready(g, k);
         }
         if (evs[i].events & EPOLLOUT)
-            k->wr_ready = 1;
+            k->fl |= F_WR;
     }
     /* Reads: everything on the ready list once (conns that still have input go to the back). */
-    gconn *list = g->ready;
-    g->ready = g->ready_tail = NULL;
-    while (list) {
-        gconn *k = list;
-        list = k->next_ready;
-        k->on_ready = 0;
+    size_t n_ready = g->ready.n;
+    for (size_t i = 0; i < n_ready; i++) {
+        gconn *k = &g->conns[g->ready.v[i]];
+        if (!k->c || !(k->fl & F_ON_READY))
+            continue;
+        k->fl &= (uint8_t)~F_ON_READY;
         if (do_read(g, k, now))
             push_ready(g, k);
     }
+    fdvec_consume(&g->ready, n_ready);
     /* Writes: connections with new output, then those with output left from earlier passes. */
     drain_writable(g);
-    gconn *again = g->again;
-    g->again = NULL;
-    while (again) {
-        gconn *k = again;
-        again = k->next_again;
-        k->on_again = 0;
-        if (mqws_conn_want_write(k->c) && k->wr_ready)
+    size_t n_again = g->again.n;
+    for (size_t i = 0; i < n_again; i++) {
+        gconn *k = &g->conns[g->again.v[i]];
+        if (!k->c || !(k->fl & F_ON_AGAIN))
+            continue;
+        k->fl &= (uint8_t)~F_ON_AGAIN;
+        if (mqws_conn_want_write(k->c) && (k->fl & F_WR))
             do_write(g, k);
         else if (!mqws_conn_want_read(k->c) && !mqws_conn_want_write(k->c))
             close_conn(g, k);
     }
+    fdvec_consume(&g->again, n_again);
     drain_writable(g); /* closes reported by the writes above */
 }
 
@@ -746,7 +749,7 @@ int gw_run(gw *g) {
         int timeout = 1000;
         if (next != INT64_MAX && next - now < timeout)
             timeout = next <= now ? 0 : (int)(next - now);
-        if (g->ready || g->again)
+        if (g->ready.n || g->again.n)
             timeout = 0;
         if (stop_requested && !stop_deadline) {
             gw_log(GW_LOG_INFO, "stopping: closing listeners, disconnecting %llu connections",
@@ -782,9 +785,9 @@ int gw_run(gw *g) {
         }
     }
     /* Whatever did not flush in time is closed now. */
-    for (size_t i = 0; i < g->fdtab_n; i++)
-        if (g->fdtab[i])
-            close_conn(g, g->fdtab[i]);
+    for (size_t i = 0; i < g->nconns; i++)
+        if (g->conns[i].c)
+            close_conn(g, &g->conns[i]);
     gw_log(GW_LOG_INFO, "stopped");
     return 0;
 }
@@ -792,9 +795,9 @@ int gw_run(gw *g) {
 void gw_free(gw *g) {
     if (!g)
         return;
-    for (size_t i = 0; i < g->fdtab_n; i++)
-        if (g->fdtab[i])
-            close_conn(g, g->fdtab[i]);
+    for (size_t i = 0; i < g->nconns; i++)
+        if (g->conns[i].c)
+            close_conn(g, &g->conns[i]);
     for (int i = 0; i < g->nlis; i++)
         close(g->lis[i].fd);
     mqws_broker_free(g->b);
@@ -802,6 +805,8 @@ void gw_free(gw *g) {
         close(g->ep);
     if (g->reserve_fd >= 0)
         close(g->reserve_fd);
-    free(g->fdtab);
+    free(g->conns);
+    free(g->ready.v);
+    free(g->again.v);
     free(g);
 }

@@ -59,5 +59,6 @@ int main(int argc, char **argv) {
     gw_log(GW_LOG_INFO, "mqws-gateway %s ready", mqws_version());
     int status = gw_run(g);
     gw_free(g);
+    gw_allocator_free_all();
     return status;
 }

@@ -171,6 +171,15 @@ void gw_metrics_prometheus(gw *g, gw_buf *o) {
                   "mqws_library_heap_bytes{part=\"broker\"} %llu\n",
                   (unsigned long long)st.mem_index, (unsigned long long)st.mem_retained,
                   (unsigned long long)st.mem_sessions, (unsigned long long)st.mem_broker);
+    {
+        uint64_t chunks, in_use, large;
+        gw_allocator_stats(&chunks, &in_use, &large);
+        metric(o, "mqws_allocator_chunk_bytes", "gauge",
+               "Bytes the size-class allocator took from malloc in 64 KiB chunks (kept).", chunks);
+        metric(o, "mqws_allocator_in_use_bytes", "gauge",
+               "Bytes handed out by the size-class allocator (rounded; large blocks included).",
+               in_use);
+    }
     metric(o, "mqws_process_resident_memory_bytes", "gauge", "Resident set size (VmRSS).",
            gw_rss_bytes());
     metric(o, "mqws_process_open_fds", "gauge", "Open file descriptors.", gw_open_fds());

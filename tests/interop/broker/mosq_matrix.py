@@ -131,14 +131,8 @@ def suite(env, res, version):
         env.pub(version, "sess/" + u, "queued%d" % i, 1)
     s = env.sub(version, ["sess/" + u], persist, count=3)
     got = [m["payload"] for m in env.collect(s)]
-    ok = got == ["queued0", "queued1", "queued2"]
-    if version == "31":
-        # Reported to the broker owner (build/api-requests.md): a 3.1 persistent session is kept
-        # but not resumed on reconnect. Stays visible here as XFAIL until fixed.
-        res.known(tag + "session resume with queued QoS 1", ok, "3.1 session not resumed; got %r"
-                  % got)
-    else:
-        res.check(tag + "session resume with queued QoS 1", ok, repr(got))
+    res.check(tag + "session resume with queued QoS 1", got == ["queued0", "queued1", "queued2"],
+              repr(got))
     env.collect(env.sub(version, ["sess/" + u], ["-i", cid, "-E"]))  # end the session
 
     if version == "5":

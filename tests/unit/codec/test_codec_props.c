@@ -880,6 +880,28 @@ TEST(mqtt_3_3_2_6_forwarding_rewrites_changed_properties) {
     ENCODE_EQ(&p, MQWS_MQTT_311, "30 04 00 01 74 78");
 }
 
+/* codec.h: "User properties come from user_props[0..user_prop_count) when user_props is
+ * non-NULL (and the count non-zero), otherwise, when MQWS_PROPF_USER_PROPERTY is set, they are
+ * copied from raw". */
+TEST(user_property_sources) {
+    static const mqws_user_prop up = {{(const uint8_t *)"a", 1}, {(const uint8_t *)"b", 1}};
+    mqws_packet p;
+    DECODE_OK("30 0c 00 01 74 07 26 00 01 6b 00 01 76 78", MQWS_MQTT_5, 0, &p);
+    mqws_packet q = p;
+    q.props.present &= ~MQWS_PROPF_USER_PROPERTY; /* drop the received ones */
+    ENCODE_EQ(&q, MQWS_MQTT_5, "30 05 00 01 74 00 78");
+    q = p;
+    q.props.user_props = &up; /* replace them */
+    q.props.user_prop_count = 1;
+    ENCODE_EQ(&q, MQWS_MQTT_5, "30 0c 00 01 74 07 26 00 01 61 00 01 62 78");
+    q.props.present &= ~MQWS_PROPF_USER_PROPERTY; /* the array needs no bit */
+    ENCODE_EQ(&q, MQWS_MQTT_5, "30 0c 00 01 74 07 26 00 01 61 00 01 62 78");
+    q.props.user_prop_count = 0; /* an empty array falls back to raw, gated by the bit */
+    ENCODE_EQ(&q, MQWS_MQTT_5, "30 05 00 01 74 00 78");
+    q.props.present |= MQWS_PROPF_USER_PROPERTY;
+    ENCODE_EQ(&q, MQWS_MQTT_5, "30 0c 00 01 74 07 26 00 01 6b 00 01 76 78");
+}
+
 /* Properties do not exist before 5.0: a 3.1.1 PUBLISH's bytes after the topic are payload. */
 TEST(properties_only_at_level_5) {
     mqws_packet p;
@@ -902,6 +924,7 @@ int main(void) {
     RUN(mqtt_2_2_2_1_no_properties_is_length_zero);
     RUN(properties_only_at_level_5);
     RUN(decode_props_contract);
+    RUN(user_property_sources);
     RUN(mqtt5_2_2_2_2_property_order_is_not_significant);
     RUN(mqtt_3_3_2_6_forwarding_rewrites_changed_properties);
     return testlib_finish();

@@ -216,7 +216,16 @@ TEST(publish_encoded_size_too_big) {
     CHECK_INT(sz, MQWS_MAX_PACKET_SIZE);
     uint8_t buf[16];
     size_t w;
+    mqws_iovec iov[2];
     CHECK_INT(mqws_encode(&p, MQWS_MQTT_311, buf, sizeof buf, &w), MQWS_ENOSPC);
+    /* One byte more than the protocol allows: ETOOBIG from every encoder. */
+    p.payload.len = MQWS_VARINT_MAX - 2;
+    CHECK_INT(mqws_encoded_size(&p, MQWS_MQTT_311, &sz), MQWS_ETOOBIG);
+    CHECK_INT(mqws_encode(&p, MQWS_MQTT_311, buf, sizeof buf, &w), MQWS_ETOOBIG);
+    CHECK_INT(mqws_encode_publish_iov(&p, MQWS_MQTT_311, buf, sizeof buf, iov), MQWS_ETOOBIG);
+    /* At 5.0 the property length byte counts too. */
+    p.payload.len = MQWS_VARINT_MAX - 3;
+    CHECK_INT(mqws_encoded_size(&p, MQWS_MQTT_5, &sz), MQWS_ETOOBIG);
 }
 
 /* ---------------------------------------------------------------------------------------- */

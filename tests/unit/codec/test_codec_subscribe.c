@@ -134,6 +134,44 @@ TEST(subscribe_encode_exact_bytes) {
     CHECK_INT(mqws_encode(&p, MQWS_MQTT_5, buf, sizeof buf, &w), MQWS_EINVAL);
 }
 
+/* "encode: subs, or when subs is NULL the wire-form `entries` as decoded, copied" (codec.h):
+ * a decoded SUBSCRIBE / UNSUBSCRIBE re-encodes as is, and converts between levels when the
+ * entries can be carried; 5.0-only options cannot go to a 3.1.1 peer (EINVAL). */
+TEST(subscribe_encode_from_decoded_entries) {
+    mqws_packet p;
+    size_t n;
+    const uint8_t *b;
+    uint8_t out[64];
+    size_t w = 0;
+    b = cu_hex("82 12 00 0a 00 03 61 2f 2b 00 00 03 62 2f 23 01 00 01 63 02", &n);
+    memset(&p, 0, sizeof p);
+    CHECK_INT(mqws_decode(b, n, MQWS_MQTT_311, 0, &p, NULL), MQWS_OK);
+    CHECK_INT(p.entry_count, 3);
+    CHECK(p.subs == NULL);
+    ENCODE_EQ(&p, MQWS_MQTT_311, "82 12 00 0a 00 03 61 2f 2b 00 00 03 62 2f 23 01 00 01 63 02");
+    ENCODE_EQ(&p, MQWS_MQTT_5, "82 13 00 0a 00 00 03 61 2f 2b 00 00 03 62 2f 23 01 00 01 63 02");
+    b = cu_hex("82 0c 00 04 03 0b ac 02 00 03 61 2f 2b 2d", &n);
+    memset(&p, 0, sizeof p);
+    CHECK_INT(mqws_decode(b, n, MQWS_MQTT_5, 0, &p, NULL), MQWS_OK);
+    ENCODE_EQ(&p, MQWS_MQTT_5, "82 0c 00 04 03 0b ac 02 00 03 61 2f 2b 2d");
+    CHECK_INT(mqws_encode(&p, MQWS_MQTT_311, out, sizeof out, &w), MQWS_EINVAL);
+    b = cu_hex("a2 0b 00 05 00 00 03 61 2f 2b 00 01 62", &n);
+    memset(&p, 0, sizeof p);
+    CHECK_INT(mqws_decode(b, n, MQWS_MQTT_5, 0, &p, NULL), MQWS_OK);
+    CHECK_INT(p.entry_count, 2);
+    ENCODE_EQ(&p, MQWS_MQTT_5, "a2 0b 00 05 00 00 03 61 2f 2b 00 01 62");
+    ENCODE_EQ(&p, MQWS_MQTT_311, "a2 0a 00 05 00 03 61 2f 2b 00 01 62");
+}
+
+/* "decode also sets entry_count to their number" for SUBACK / UNSUBACK (codec.h). */
+TEST(suback_unsuback_entry_count) {
+    mqws_packet p;
+    DECODE_OK("90 06 00 0a 00 01 02 80", MQWS_MQTT_311, 0, &p);
+    CHECK_INT(p.entry_count, 4);
+    DECODE_OK("b0 0e 00 02 04 1f 00 01 72 00 11 80 83 87 8f 91", MQWS_MQTT_5, 0, &p);
+    CHECK_INT(p.entry_count, 7);
+}
+
 /* [MQTT-3.8.1-1] SUBSCRIBE fixed header flags MUST be 0,0,1,0: Malformed. */
 TEST(mqtt_3_8_1_1_subscribe_flags) {
     MALFORMED("80 06 00 01 00 01 61 00", MQWS_MQTT_311, "MQTT-3.8.1-1");
@@ -471,6 +509,8 @@ int main(void) {
     RUN(subscribe_round_trip_31_311);
     RUN(subscribe_5_round_trip_with_options_and_properties);
     RUN(subscribe_encode_exact_bytes);
+    RUN(subscribe_encode_from_decoded_entries);
+    RUN(suback_unsuback_entry_count);
     RUN(mqtt_3_8_1_1_subscribe_flags);
     RUN(mqtt_3_8_3_1_subscribe_filter_must_be_utf8);
     RUN(mqtt_3_8_3_2_subscribe_needs_a_filter);

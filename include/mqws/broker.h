@@ -205,7 +205,8 @@ typedef struct mqws_broker_hooks {
      * PUBREC (QoS 0: silently dropped) and acknowledged-and-dropped in 3.1.1; a refused
      * subscription gets that verdict in SUBACK (3.1.1: 0x80). A will is checked once, when
      * its CONNECT arrives (action PUBLISH with the will's topic, QoS and retain): refused, the
-     * CONNECT is answered with that reason (3.1.1: 0x05 / 0x03). Unset: allow. */
+     * CONNECT is answered with that reason (3.1.1: 0x05 / 0x03). Unset: allow. Whatever the
+     * hook says, clients never publish under "$SYS/" (refused as above, 0x87). */
     int (*authorize)(void *user, mqws_conn *c, void *conn_user, int action, mqws_view client_id,
                      mqws_view topic, uint8_t qos, uint8_t retain);
     /* An event happened (see enum mqws_broker_event_type); the struct and its views are valid

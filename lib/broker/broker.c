@@ -934,9 +934,13 @@ static int cb_publish(mqws_session *s, const mqws_packet *p, void *user) {
         return v5 && p->qos ? MQWS_RC_QUOTA_EXCEEDED : 0;
     }
     mqws_view id = mqws_session_client_id(s);
-    if (b->hooks.authorize) {
-        int r = b->hooks.authorize(b->user, c->conn, c->user, MQWS_BROKER_ACL_PUBLISH, id, p->topic,
-                                   p->qos, p->retain);
+    /* $SYS/ belongs to the broker: clients do not publish there (MQTT 5 §4.7.2 says a server
+     * SHOULD prevent clients from using such topic names to exchange messages). */
+    int sys = p->topic.len >= 5 && memcmp(p->topic.ptr, "$SYS/", 5) == 0;
+    if (sys || b->hooks.authorize) {
+        int r = sys ? MQWS_RC_NOT_AUTHORIZED
+                    : b->hooks.authorize(b->user, c->conn, c->user, MQWS_BROKER_ACL_PUBLISH, id,
+                                         p->topic, p->qos, p->retain);
         if (r) {
             drop_event(b, c, p, p->qos, MQWS_ELIMIT);
             /* 3.1.1 cannot refuse a PUBLISH without closing: acknowledge and drop it. */
@@ -1004,6 +1008,13 @@ static void cb_subscribe(mqws_session *s, const mqws_packet *p, uint8_t *verdict
                 bs->sub = mqws_topic_subscriber_new(b->idx, bs);
             int rc = bs->sub ? mqws_topic_subscribe(b->idx, bs->sub, e.filter.ptr, e.filter.len, &o)
                              : MQWS_ENOMEM;
+            mqws_view sg, sf;
+            if (rc == MQWS_EPROTO && e.no_local &&
+                mqws_topic_parse_share(e.filter.ptr, e.filter.len, &sg, &sf) == 1) {
+                /* [MQTT-3.8.3-4] No Local on a shared subscription is a Protocol Error */
+                (void)mqws_session_disconnect(s, MQWS_RC_PROTOCOL_ERROR, NULL);
+                return;
+            }
             if (rc < 0)
                 v = sub_verdict(rc);
             else
@@ -1462,7 +1473,10 @@ void mqws_broker_close_all(mqws_broker *b, uint8_t reason) {
     for (bk_link *l = b->conns.next; l != &b->conns; l = l->next) {
         bk_conn *c = CONTAINER(l, bk_conn, all);
         conn_tick(b, c);
-        if (mqws_conn_want_read(c->conn))
+        mqws_session *s = mqws_conn_session(c->conn);
+        if (mqws_session_state(s) == MQWS_SESSION_CONNECTING)
+            refuse(b, c, MQWS_RC_SERVER_UNAVAILABLE, NULL); /* 0x8B is not a CONNACK code */
+        else if (mqws_conn_want_read(c->conn))
             (void)mqws_conn_close(c->conn, reason);
         touch(b, c);
     }

@@ -418,6 +418,55 @@ TEST(unsubscribe_stops_delivery_and_reports_0x11) {
     finish(&n);
 }
 
+TEST(mqtt_3_8_3_4_no_local_on_shared_subscription_is_a_protocol_error) {
+    net n;
+    start(&n);
+    CHECK_INT(net_connect(&n, 0, V5, "nl"), 0);
+    sub_opts o = {1, 0, 0, 0};
+    (void)net_subscribe_opts(&n, 0, "$share/g/t", 0, &o);
+    mqws_packet a;
+    CHECK(net_expect(&n, 0, MQWS_PKT_DISCONNECT, &a));
+    CHECK_INT(a.reason_code, MQWS_RC_PROTOCOL_ERROR);
+    CHECK(n.cli[0].finished);
+    finish(&n);
+}
+
+TEST(clients_cannot_publish_to_sys_topics) {
+    net n;
+    start(&n);
+    CHECK_INT(net_connect(&n, 0, V5, "mon"), 0);
+    CHECK_INT(net_connect(&n, 1, V3, "fake3"), 0);
+    CHECK_INT(net_subscribe(&n, 0, "$SYS/#", 0), 0);
+    CHECK(net_publish(&n, 0, "$SYS/broker/uptime", "1", 1, 1, 4) > 0);
+    mqws_packet a;
+    CHECK(net_expect(&n, 0, MQWS_PKT_PUBACK, &a));
+    CHECK_INT(a.reason_code, MQWS_RC_NOT_AUTHORIZED);
+    CHECK(net_publish(&n, 1, "$SYS/broker/uptime", "1", 0, 0, 0) > 0);
+    CHECK_INT(net_count_publish(&n, 0), 0);
+    mqws_broker_stats st;
+    st.size = sizeof(st);
+    mqws_broker_stats_get(n.b, &st);
+    CHECK_INT(st.retained, 0);
+    finish(&n);
+}
+
+TEST(close_all_refuses_a_connect_still_authenticating_with_0x88) {
+    net n;
+    net_init(&n, 0);
+    n.hooks.authenticate = net_authenticate;
+    n.auth_result = MQWS_BROKER_AUTH_ASYNC;
+    CHECK_INT(net_start(&n), 0);
+    CHECK_INT(net_connect(&n, 0, V5, "pending"), -1);
+    mqws_broker_close_all(n.b, MQWS_RC_SERVER_SHUTTING_DOWN);
+    net_flush(&n);
+    n.cli[0].rd = 0;
+    mqws_packet a;
+    CHECK(net_expect(&n, 0, MQWS_PKT_CONNACK, &a));
+    CHECK_INT(a.reason_code, MQWS_RC_SERVER_UNAVAILABLE);
+    CHECK(n.cli[0].finished);
+    finish(&n);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Wills */
 
@@ -1343,6 +1392,8 @@ int main(void) {
     RUN(mqtt_3_8_3_3_no_local);
     RUN(mqtt_4_8_2_shared_subscription_one_member_per_message);
     RUN(unsubscribe_stops_delivery_and_reports_0x11);
+    RUN(mqtt_3_8_3_4_no_local_on_shared_subscription_is_a_protocol_error);
+    RUN(clients_cannot_publish_to_sys_topics);
     RUN(mqtt_3_1_2_8_will_published_on_abnormal_disconnect);
     RUN(mqtt_3_1_2_10_no_will_after_normal_disconnect);
     RUN(v5_disconnect_with_will_0x04_sends_the_will);
@@ -1375,6 +1426,7 @@ int main(void) {
     RUN(slow_consumer_qos0_dropped_over_watermark_qos1_queued);
     RUN(global_output_budget_pauses_and_resumes_everyone);
     RUN(close_all_disconnects_v5_with_reason_and_refuses_new);
+    RUN(close_all_refuses_a_connect_still_authenticating_with_0x88);
     RUN(sys_topics_published_retained_at_interval);
     RUN(stats_count_messages_bytes_and_memory_back_to_baseline);
     RUN(idle_connected_client_costs_at_most_850_heap_bytes);

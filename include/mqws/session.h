@@ -130,8 +130,9 @@ typedef struct mqws_session_config {
     uint32_t max_session_expiry;
     /* Messages waiting for the send window or, while a persistent session is offline, for
      * the client to come back: limits in messages and payload bytes (defaults 1000 and 1 MiB).
-     * Drop policy when full: the oldest queued QoS 0 message goes first; when none is left the
-     * new message is refused (mqws_session_publish returns MQWS_ELIMIT, on_drop is called).
+     * Drop policy when full: the oldest queued QoS 0 message goes first (on_drop is called for
+     * it); when none is left the new message is refused (mqws_session_publish returns
+     * MQWS_ELIMIT; on_drop is not called for a message that was never accepted).
      * Messages in flight (sent, unacknowledged) never count against and are never dropped. */
     uint32_t queue_max_messages;
     uint32_t queue_max_bytes;
@@ -313,6 +314,11 @@ MQWS_API int mqws_session_state(const mqws_session *s);
 /** The close information (zeroed with message NULL while open). */
 MQWS_API const mqws_close_info *mqws_session_close_info(const mqws_session *s);
 
+/** Set the session's clock without running any timer or callback (a router queueing a message
+ * with a Message Expiry Interval on an idle session wants the current time). Same epoch as
+ * tick. */
+MQWS_API void mqws_session_set_now(mqws_session *s, int64_t now_ms);
+
 /** The socket is gone (end of stream, error, or the host closed it after want_read and
  * want_write went 0): an open connection closes as "lost" (the will is published per the rules
  * above), and pending output is discarded. A persistent session stays for takeover/expiry. */
@@ -374,6 +380,16 @@ MQWS_API int mqws_session_auth(mqws_session *s, uint8_t reason, const mqws_props
  * or QoS above the server's Maximum QoS in the client role); MQWS_ECLOSED; MQWS_ENOMEM. */
 MQWS_API int mqws_session_publish(mqws_session *s, const mqws_packet *pub, mqws_slice *payload,
                                   uint16_t *packet_id);
+
+/** Queue a QoS 0 PUBLISH whose fixed and variable header the caller encoded already (for
+ * this session's protocol level: no packet id, no topic alias), followed by `payload` (a
+ * reference is taken; may be NULL for an empty payload). A broker encodes the header once per
+ * wire variant and shares it; the header bytes (a few dozen) are copied, the payload never.
+ * Returns MQWS_OK; MQWS_ESTATE when the message cannot go out now (not connected, or messages
+ * are waiting ahead of it: use mqws_session_publish() instead, which keeps the order);
+ * MQWS_ETOOBIG (dropped: bigger than the peer accepts); MQWS_EINVAL (not a QoS 0 PUBLISH
+ * header); MQWS_ENOMEM. The header is not validated beyond its first byte. */
+MQWS_API int mqws_session_publish_encoded(mqws_session *s, mqws_view header, mqws_slice *payload);
 
 /** Close gracefully: 5.0 sends DISCONNECT with `reason` and `props` (may be NULL) (the server
  * sends it only in 5.0, the client in every version), then the session closes once the output

@@ -855,6 +855,32 @@ int mqws_session_publish(mqws_session *s, const mqws_packet *pub, mqws_slice *pa
     return MQWS_OK;
 }
 
+int mqws_session_publish_encoded(mqws_session *s, mqws_view header, mqws_slice *payload) {
+    if (!s || !header.ptr || header.len < 2 || header.len > UINT32_MAX ||
+        (header.ptr[0] & 0xF6) != 0x30)
+        return MQWS_EINVAL; /* a QoS 0 PUBLISH fixed header, DUP clear */
+    if (s->state != MQWS_SESSION_CONNECTED || s->q_head)
+        return MQWS_ESTATE; /* it would have to wait: the caller uses mqws_session_publish */
+    size_t plen = payload ? payload->len : 0;
+    if (header.len + plen > s->max_packet_out) { /* [MQTT-3.1.2-25] */
+        s->dropped++;
+        return MQWS_ETOOBIG;
+    }
+    sess_out *it = mqws__alloc(s->a, sizeof(*it) + header.len);
+    if (!it)
+        return MQWS_ENOMEM;
+    memcpy(it->data, header.ptr, header.len);
+    it->cap = it->len = (uint32_t)header.len;
+    it->payload = plen ? mqws_slice_ref(payload) : NULL;
+    out_append(s, it);
+    s->out_bytes += header.len + plen;
+    s->bytes_out += header.len + plen;
+    s->packets_out++;
+    s->publish_out++;
+    s->last_tx = s->now;
+    return MQWS_OK;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Creation */
 
@@ -1180,7 +1206,9 @@ int mqws_session_accept(mqws_session *s, int session_present, const mqws_props *
         return MQWS_ESTATE;
     mqws_packet p;
     mqws_packet_init(&p, MQWS_PKT_CONNACK);
-    p.session_present = (uint8_t)(session_present && !s->clean_start ? 1 : 0); /* [MQTT-3.2.2-2] */
+    int resumed = session_present && !s->clean_start; /* [MQTT-3.2.2-2] */
+    /* MQTT 3.1's CONNACK has no Session Present flag: resume without saying so. */
+    p.session_present = (uint8_t)(resumed && s->level != MQWS_MQTT_31 ? 1 : 0);
     if (s->level == MQWS_MQTT_5) {
         if (props)
             p.props = *props;
@@ -1250,7 +1278,7 @@ int mqws_session_accept(mqws_session *s, int session_present, const mqws_props *
     s->auth_pending = 0;
     s->deadline_connect = NO_DEADLINE;
     s->last_rx = s->now;
-    if (!p.session_present) {
+    if (!resumed) {
         /* Nothing of an earlier session survives [MQTT-3.2.2-2]: inflight messages go, queued
          * ones are new messages for the new session. */
         free_msg_list(s, &s->infl_head, &s->infl_tail);
@@ -1662,7 +1690,9 @@ static void client_handle_connack(mqws_session *s, mqws_packet *p) {
             return;
         }
     }
-    if (!p->session_present) {
+    /* 3.1 has no Session Present flag: a client asking for a persistent session assumes it. */
+    int present = p->session_present || (s->level == MQWS_MQTT_31 && !s->clean_start);
+    if (!present) {
         /* The server has no session: our unacknowledged messages are gone with it
          * (§4.1); report them dropped. */
         sess_msg *m = s->infl_head;
@@ -1995,6 +2025,11 @@ void mqws_session_eof(mqws_session *s) {
 static int64_t add_ms(int64_t t, int64_t ms) { return t > NO_DEADLINE - ms ? NO_DEADLINE : t + ms; }
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+void mqws_session_set_now(mqws_session *s, int64_t now_ms) {
+    if (s)
+        s->now = now_ms;
+}
 
 int64_t mqws_session_tick(mqws_session *s, int64_t now_ms) {
     s->now = now_ms;

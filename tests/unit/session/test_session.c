@@ -699,6 +699,88 @@ TEST(mqtt_3_1_4_3_takeover_of_live_session_5_disconnect_0x8e) {
     CHECK_ALLOC_CLEAN(&r2.ta);
 }
 
+#define CONNECT31_PERSIST "10 10 00 06 4d 51 49 73 64 70 03 00 00 3c 00 02 63 31 "
+
+TEST(mqtt31_session_resumed_without_session_present_on_the_wire) {
+    rig r;
+    rig_init_cfg(&r, MQWS_SESSION_SERVER, 0);
+    r.cfg.flags |= MQWS_SESSION_ALLOW_V31;
+    server_connected(&r, CONNECT31_PERSIST);
+    CHECK_INT(publish(&r, "a", "1", 1, NULL, NULL), MQWS_OK);
+    mqws_session_eof(r.s);
+    mqws_session *old = r.s;
+    g_old = old;
+    r.out_len = 0;
+    mqws_callbacks_set_on_connect(r.cb, cb_connect_resume);
+    r.s = mqws_session_new(&r.cfg, r.cb, &r, r.now);
+    rig_feed_hex(&r, CONNECT31_PERSIST, FEED_WHOLE);
+    CHECK_OUT(&r, "20 02 00 00 3a 06 00 01 61 00 01 31"); /* flag 0, message still resent */
+    mqws_session_free(old);
+    g_old = NULL;
+    rig_stop(&r);
+    CHECK_ALLOC_CLEAN(&r.ta);
+}
+
+TEST(publish_encoded_header_shared_payload) {
+    rig r;
+    rig_init_cfg(&r, MQWS_SESSION_SERVER, 0);
+    server_connected(&r, CONNECT311_C1);
+    static const uint8_t hdr[] = {0x30, 0x07, 0x00, 0x03, 'a', '/', 'b'};
+    mqws_view h = {hdr, sizeof(hdr)};
+    mqws_slice *sl = mqws_slice_new(&r.ta.a, "hi", 2);
+    CHECK_INT(mqws_session_publish_encoded(r.s, h, sl), MQWS_OK);
+    CHECK_INT(mqws_slice_refcount(sl), 2);
+    rig_drain(&r);
+    CHECK_OUT(&r, "30 07 00 03 61 2f 62 68 69");
+    mqws_view bad = {hdr + 1, 3};
+    CHECK_INT(mqws_session_publish_encoded(r.s, bad, sl), MQWS_EINVAL);
+    mqws_slice_unref(sl);
+    rig_stop(&r);
+    CHECK_ALLOC_CLEAN(&r.ta);
+}
+
+TEST(publish_encoded_refuses_when_messages_wait) {
+    rig r;
+    rig_init_cfg(&r, MQWS_SESSION_SERVER, 0);
+    r.cfg.outbound_alias_maximum = 0;
+    server_connected(&r, CONNECT5_RM1); /* receive maximum 1, maximum packet size 30 */
+    CHECK_INT(publish(&r, "a", "1", 1, NULL, NULL), MQWS_OK);
+    CHECK_INT(publish(&r, "a", "2", 1, NULL, NULL), MQWS_OK); /* waits */
+    static const uint8_t hdr[] = {0x30, 0x04, 0x00, 0x01, 'a', 0x00};
+    mqws_view h = {hdr, sizeof(hdr)};
+    CHECK_INT(mqws_session_publish_encoded(r.s, h, NULL), MQWS_ESTATE); /* keeps §4.6 order */
+    rig_feed_hex(&r, "40 02 00 01 40 02 00 02", FEED_WHOLE);
+    CHECK_INT(mqws_session_publish_encoded(r.s, h, NULL), MQWS_OK);
+    mqws_slice *big = mqws_slice_new(&r.ta.a, "0123456789012345678901234567890123", 34);
+    CHECK_INT(mqws_session_publish_encoded(r.s, h, big), MQWS_ETOOBIG);
+    mqws_slice_unref(big);
+    rig_stop(&r);
+    CHECK_ALLOC_CLEAN(&r.ta);
+}
+
+TEST(set_now_moves_the_clock_without_timers) {
+    rig r;
+    rig_init_cfg(&r, MQWS_SESSION_SERVER, 0);
+    r.cfg.outbound_alias_maximum = 0;
+    server_connected(&r, CONNECT5_RM1);
+    CHECK_INT(publish(&r, "a", "1", 1, NULL, NULL), MQWS_OK); /* fills the window */
+    mqws_session_set_now(r.s, 1000 + 10 * 90000);             /* past keep alive: no close */
+    CHECK_INT(mqws_session_state(r.s), MQWS_SESSION_CONNECTED);
+    mqws_packet p;
+    mqws_packet_init(&p, MQWS_PKT_PUBLISH);
+    p.topic = mqws_view_cstr("x");
+    p.qos = 1;
+    p.props.present = MQWS_PROPF_MESSAGE_EXPIRY_INTERVAL;
+    p.props.message_expiry = 5;
+    CHECK_INT(mqws_session_publish(r.s, &p, NULL, NULL), MQWS_OK); /* expires at now + 5 s */
+    mqws_session_set_now(r.s, 1000 + 10 * 90000 + 4000);
+    rig_feed_hex(&r, "40 02 00 01", FEED_WHOLE);
+    /* 1 second left: sent with Message Expiry Interval 1 */
+    CHECK_OUT(&r, "32 07 00 01 61 00 01 00 31 32 0b 00 01 78 00 02 05 02 00 00 00 01");
+    rig_stop(&r);
+    CHECK_ALLOC_CLEAN(&r.ta);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Client role */
 
@@ -1123,6 +1205,10 @@ int main(void) {
     RUN(queue_limit_drops_oldest_qos0_first);
     RUN(mqtt_4_4_0_1_resume_resends_with_dup_and_offline_queue);
     RUN(mqtt_3_1_4_3_takeover_of_live_session_5_disconnect_0x8e);
+    RUN(mqtt31_session_resumed_without_session_present_on_the_wire);
+    RUN(publish_encoded_header_shared_payload);
+    RUN(publish_encoded_refuses_when_messages_wait);
+    RUN(set_now_moves_the_clock_without_timers);
     RUN(client_connect_311_and_connack);
     RUN(client_connect_5_sends_limits);
     RUN(client_keepalive_pingreq_and_timeout);

@@ -311,6 +311,13 @@ static void parse_filter(const mqws_topic_index *x, const uint8_t *s, size_t len
     p->sh.w0 = p->sh.plus ? CTZ64(p->sh.plus) : lev;
 }
 
+/* The 32-bit key of a chained value under a shape: the high half of one multiply (the chain
+ * already multiplied at every level; the high bits are the well-mixed ones, and the table uses
+ * the high bits for the home slot). */
+MQWS_INLINE uint32_t key_final(uint64_t k, uint64_t shape_seed) {
+    return (uint32_t)(((k ^ shape_seed) * MQWS__K1) >> 32);
+}
+
 /* Key of a filter (or of a topic under a shape): the literal levels chained from the index
  * seed, then the shape mixed in. mqws_topic_match() computes the same value from shared
  * prefixes. */
@@ -319,7 +326,7 @@ static uint32_t shape_key(const mqws_topic_index *x, const shape *sh, const uint
     for (uint32_t i = 0; i < sh->nlev; i++)
         if (!(sh->plus >> i & 1u))
             k = mqws__topic_combine(k, lh[i]);
-    return (uint32_t)mqws__topic_mix(k ^ sh->seed);
+    return key_final(k, sh->seed);
 }
 
 static uint64_t shape_seed(const mqws_topic_index *x, uint32_t id) {
@@ -1135,11 +1142,13 @@ static int flush_keys(mctx *c) {
     c->nk = 0;
     for (uint32_t b = 0; b < nk; b++) {
         const uint32_t key = c->keys[b];
-        for (uint32_t i = home_of(key, cap), d = 0;
-             x->tab[i].fh && dist_of(x->tab[i].hash, i, cap) >= d;
+        for (uint32_t i = home_of(key, cap), d = 0; x->tab[i].fh;
              i = i + 1 == cap ? 0 : i + 1, d++) {
-            if (x->tab[i].hash != key)
+            if (x->tab[i].hash != key) {
+                if (dist_of(x->tab[i].hash, i, cap) < d)
+                    break; /* Robin Hood order: the key cannot be further on */
                 continue;
+            }
             if (c->nc == MAXCAND && flush_cands(c))
                 return 1;
             PREFETCH(F(x, x->tab[i].fh));
@@ -1189,7 +1198,7 @@ static int match_split(mqws_topic_index *x, mtopic *tp, uint32_t n, const mqws_t
             for (uint32_t i = sh->w0; i < sh->nlev; i++)
                 if (!(sh->plus >> i & 1u))
                     k = mqws__topic_combine(k, lh[i]);
-            const uint32_t key = (uint32_t)mqws__topic_mix(k ^ sh->seed);
+            const uint32_t key = key_final(k, sh->seed);
             if (c.nk == MAXKEYS && flush_keys(&c))
                 return c.reported;
             PREFETCH(&x->tab[home_of(key, cap)]);

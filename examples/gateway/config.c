@@ -84,10 +84,15 @@ void gw_usage(FILE *out) {
                  "GET / (status page) and GET /stats.json. With no arguments it listens on\n"
                  "127.0.0.1:1883 (MQTT) and 127.0.0.1:8080 (WebSocket, HTTP).\n"
                  "\n"
-                 "  --config FILE          read `name = value` lines (# comments) from FILE\n"
-                 "  --help                 this text\n");
+                 "Settings are given as --NAME VALUE or --NAME=VALUE, or as `NAME = VALUE` lines\n"
+                 "(# starts a comment) in the file of --config; later ones win.\n"
+                 "\n"
+                 "  --config FILE           read settings from FILE\n"
+                 "  --help                  this text\n");
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         fprintf(out, "  --%-21s %s\n", opts[i].name, opts[i].help);
+    fprintf(out, "\nSIGINT or SIGTERM: stop accepting, DISCONNECT 0x8B to every client, exit 0.\n"
+                 "Exit status 1: cannot start (port in use, ...); 2: bad flags or config file.\n");
 }
 
 static const opt *find_opt(const char *name) {

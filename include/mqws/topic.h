@@ -96,7 +96,7 @@ typedef struct mqws_topic_index_config {
     const mqws_allocator *allocator; /* NULL = mqws_allocator_default(); must outlive the index */
     uint32_t max_len;                /* filter/topic bytes, default and maximum 65535 */
     uint32_t max_levels;             /* default 32, at most MQWS_TOPIC_MAX_LEVELS */
-    uint32_t max_shapes;             /* distinct wildcard shapes (see docs), default 4096 */
+    uint32_t max_shapes;             /* distinct filter shapes (docs), default 4096, max 65535 */
     uint32_t max_subscriptions;      /* per subscriber, default and maximum 16777215 */
     uint32_t share_strategy;         /* enum mqws_topic_share_strategy */
     uint32_t reserved;               /* 0 */
@@ -196,7 +196,7 @@ MQWS_API int mqws_topic_match(mqws_topic_index *idx, const uint8_t *topic, size_
  * one event-loop pass), reporting m->topic_index with each match. The lookups of all topics are
  * interleaved so that their cache misses overlap: with a large index this is several times the
  * throughput of one call per topic. Every topic is checked before anything is reported: one
- * invalid topic gives MQWS_EINVAL and no reports. Uses about 13 KiB of stack. Never allocates.
+ * invalid topic gives MQWS_EINVAL and no reports. Uses about 15 KiB of stack. Never allocates.
  * Returns the total number of reports or MQWS_EINVAL. */
 MQWS_API int mqws_topic_match_batch(mqws_topic_index *idx, const mqws_view *topics, size_t n,
                                     const mqws_topic_publish *pub, mqws_topic_match_fn fn,

@@ -716,7 +716,7 @@ static int ret_one(void *vctx, const mqws_topic_msg *msg) {
     }
     uint8_t qos = info.qos < x->granted ? info.qos : x->granted;
     uint32_t ids[1] = {x->sub_id};
-    /* [MQTT-3.3.1-8] retained messages sent on subscribe carry retain 1 */
+    /* 3.1.1 [MQTT-3.3.1-8], 5.0 §3.3.1.3: retained messages sent on subscribe carry retain 1 */
     (void)deliver(b, x->t, &p, qos, 1, ids, x->sub_id ? 1u : 0u, &sl); /* p is a fresh packet */
     mqws_slice_unref(sl);
     return 0;
@@ -1032,7 +1032,8 @@ static void cb_subscribe(mqws_session *s, const mqws_packet *p, uint8_t *verdict
         if (v >= 0x80)
             continue;
         /* Retained messages per Retain Handling [MQTT-3.3.1-9] [MQTT-3.3.1-10] [MQTT-3.3.1-11];
-         * none for a shared subscription (§4.8.2). 3.1.1 always sends them [MQTT-3.3.1-6]. */
+         * none for a shared subscription (§4.8.2). 3.1.1 always sends them (3.1.1 [MQTT-3.3.1-6]).
+         */
         uint8_t rh = level == MQWS_MQTT_5 ? e.retain_handling : 0;
         if (rh == 2 || (rh == 1 && !added))
             continue;

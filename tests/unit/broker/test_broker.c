@@ -178,7 +178,7 @@ TEST(mqtt_3_3_1_5_retained_message_stored_and_sent_to_new_subscribers) {
     int got = 0;
     while (net_next(&n, 1, &a)) {
         CHECK_INT(a.type, MQWS_PKT_PUBLISH);
-        CHECK_INT(a.retain, 1); /* [MQTT-3.3.1-8] */
+        CHECK_INT(a.retain, 1); /* 3.1.1 [MQTT-3.3.1-8] */
         got++;
     }
     CHECK_INT(got, 2);
@@ -250,7 +250,7 @@ TEST(mqtt_3_3_1_12_13_retain_as_published) {
     CHECK(net_expect(&n, 1, MQWS_PKT_PUBLISH, &a));
     CHECK_INT(a.retain, 0); /* [MQTT-3.3.1-12] */
     CHECK(net_expect(&n, 2, MQWS_PKT_PUBLISH, &a));
-    CHECK_INT(a.retain, 0); /* 3.1.1 [MQTT-3.3.1-9] of 3.1.1: live messages carry retain 0 */
+    CHECK_INT(a.retain, 0); /* 3.1.1 [MQTT-3.3.1-9]: live messages carry retain 0 */
     finish(&n);
 }
 
@@ -575,6 +575,57 @@ TEST(mqtt_3_1_2_24_keepalive_timeout_closes_and_publishes_will) {
     net_tick(&n, n.now + 1100);
     CHECK(n.cli[1].finished); /* closed and released */
     CHECK_INT(net_count_publish(&n, 0), 1);
+    finish(&n);
+}
+
+TEST(outbound_topic_aliases_per_subscriber_do_not_disturb_routing) {
+    net n;
+    net_init(&n, 0);
+    n.scfg.outbound_alias_maximum = 4;
+    CHECK_INT(net_start(&n), 0);
+    CHECK_INT(net_open(&n, 0, V5), 0);
+    mqws_packet c;
+    mqws_packet_init(&c, MQWS_PKT_CONNECT);
+    c.client_id = mqws_view_cstr("alias");
+    c.clean_start = 1;
+    c.props.topic_alias_maximum = 4;
+    c.props.present |= MQWS_PROPF_TOPIC_ALIAS_MAXIMUM;
+    CHECK(net_send(&n, 0, &c) > 0);
+    CHECK(net_expect(&n, 0, MQWS_PKT_CONNACK, NULL));
+    CHECK_INT(net_connect(&n, 1, V3, "plain"), 0);
+    CHECK_INT(net_connect(&n, 2, V5, "pub"), 0);
+    CHECK_INT(net_subscribe(&n, 0, "al/#", 0), 0);
+    CHECK_INT(net_subscribe(&n, 1, "al/#", 0), 0);
+    for (int k = 0; k < 3; k++)
+        CHECK(net_publish(&n, 2, "al/x", "v", 0, 0, 0) > 0);
+    mqws_packet a;
+    CHECK(net_expect(&n, 0, MQWS_PKT_PUBLISH, &a));
+    CHECK_VIEW(a.topic, "al/x");
+    CHECK(a.props.present & MQWS_PROPF_TOPIC_ALIAS);
+    CHECK(net_expect(&n, 0, MQWS_PKT_PUBLISH, &a));
+    CHECK_INT(a.topic.len, 0); /* the alias alone */
+    CHECK_INT(net_count_publish(&n, 0), 1);
+    CHECK_INT(net_count_publish(&n, 1), 3);
+    finish(&n);
+}
+
+TEST(mqtt_3_1_2_17_will_retain_stores_the_will) {
+    net n;
+    start(&n);
+    conn_opts o;
+    memset(&o, 0, sizeof(o));
+    o.clean = 1;
+    o.will_topic = "status/dev";
+    o.will_payload = "offline";
+    o.will_retain = 1;
+    CHECK_INT(net_connect_opts(&n, 0, V3, "dev", &o), 0);
+    net_eof(&n, 0);
+    CHECK_INT(net_connect(&n, 1, V5, "late"), 0);
+    CHECK_INT(net_subscribe(&n, 1, "status/+", 0), 0);
+    mqws_packet a;
+    CHECK(net_expect(&n, 1, MQWS_PKT_PUBLISH, &a));
+    CHECK_VIEW(a.payload, "offline");
+    CHECK_INT(a.retain, 1);
     finish(&n);
 }
 
@@ -1400,6 +1451,8 @@ int main(void) {
     RUN(mqtt_3_1_3_9_will_delay_then_published_by_tick);
     RUN(mqtt_3_1_3_9_reconnect_within_will_delay_cancels_will);
     RUN(mqtt_3_1_2_24_keepalive_timeout_closes_and_publishes_will);
+    RUN(outbound_topic_aliases_per_subscriber_do_not_disturb_routing);
+    RUN(mqtt_3_1_2_17_will_retain_stores_the_will);
     RUN(mqtt_3_1_4_3_takeover_v5_old_connection_gets_0x8e);
     RUN(mqtt_3_1_4_3_takeover_v311_old_connection_closed);
     RUN(mqtt_3_1_2_4_clean_start_discards_the_session);

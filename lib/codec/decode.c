@@ -536,13 +536,6 @@ MQWS_INLINE int publish_fast(const uint8_t *buf, size_t len, uint32_t flags, mqw
 MQWS_NOINLINE static int publish_fast3(const uint8_t *buf, size_t len, mqws_packet *out) {
     return publish_fast(buf, len, 0, out, 0);
 }
-MQWS_NOINLINE static int publish5(const uint8_t *buf, size_t len, uint32_t flags, mqws_packet *out,
-                                  mqws_decode_error *err) {
-    if (MQWS_LIKELY(publish_fast(buf, len, flags, out, 1) == MQWS_OK))
-        return MQWS_OK;
-    return decode_full(buf, len, MQWS_MQTT_5, flags, out, err);
-}
-
 /* SUBSCRIBE and UNSUBSCRIBE without properties trouble: every entry with an ASCII filter
  * whose wildcards are legal; "$" filters at 5.0 (shared subscriptions) and anything else
  * unusual go to decode_full(). */
@@ -618,20 +611,17 @@ full:
     return decode_full(buf, len, level, flags, out, err);
 }
 
+/* A 3.x PUBLISH the inline path did not take (longer packets, or something to report). */
 MQWS_NOINLINE static int decode_dispatch(const uint8_t *buf, size_t len, uint8_t level,
                                          uint32_t flags, mqws_packet *out, mqws_decode_error *err) {
-    if (len >= 4 && buf && (buf[0] >> 4) == MQWS_PKT_PUBLISH) {
-        if (level == MQWS_MQTT_5)
-            return publish5(buf, len, flags, out, err);
-        if ((level == MQWS_MQTT_311 || level == MQWS_MQTT_31) &&
-            publish_fast3(buf, len, out) == MQWS_OK)
-            return MQWS_OK;
-    }
+    if (publish_fast3(buf, len, out) == MQWS_OK)
+        return MQWS_OK;
     return decode_full(buf, len, level, flags, out, err);
 }
 
-int mqws_decode(const uint8_t *buf, size_t len, uint8_t level, uint32_t flags, mqws_packet *out,
-                mqws_decode_error *err) {
+/* Levels 3 and 4 (and invalid levels, which decode_full() reports). */
+MQWS_NOINLINE static int decode_v3(const uint8_t *buf, size_t len, uint8_t level, uint32_t flags,
+                                   mqws_packet *out, mqws_decode_error *err) {
     /* The most common packet of all, inline: a 3.x PUBLISH shorter than 130 bytes. */
     if (MQWS_LIKELY(len >= 4 && len < 130 && buf && (buf[0] >> 4) == MQWS_PKT_PUBLISH &&
                     (uint8_t)(level - MQWS_MQTT_31) < 2 && buf[1] == len - 2)) {
@@ -659,16 +649,34 @@ int mqws_decode(const uint8_t *buf, size_t len, uint8_t level, uint32_t flags, m
             }
         }
     }
-    if (len >= 4 && buf && (unsigned)(level - MQWS_MQTT_31) <= 2u) {
-        if ((buf[0] >> 4) == MQWS_PKT_PUBLISH) {
-            if (level == MQWS_MQTT_5)
-                return publish5(buf, len, flags, out, err);
+    if (len >= 4 && buf && (unsigned)(level - MQWS_MQTT_31) <= 1u) {
+        if ((buf[0] >> 4) == MQWS_PKT_PUBLISH)
             return decode_dispatch(buf, len, level, flags, out, err);
-        }
         if (buf[0] == (MQWS_PKT_SUBSCRIBE << 4 | 2) || buf[0] == (MQWS_PKT_UNSUBSCRIBE << 4 | 2))
             return subscribe_fast(buf, len, level, flags, out, err);
     }
     return decode_full(buf, len, level, flags, out, err);
+}
+
+MQWS_NOINLINE static int decode_v5(const uint8_t *buf, size_t len, uint32_t flags, mqws_packet *out,
+                                   mqws_decode_error *err) {
+    if (MQWS_LIKELY(len >= 4 && buf)) {
+        if ((buf[0] >> 4) == MQWS_PKT_PUBLISH) {
+            if (MQWS_LIKELY(publish_fast(buf, len, flags, out, 1) == MQWS_OK))
+                return MQWS_OK;
+        } else if (buf[0] == (MQWS_PKT_SUBSCRIBE << 4 | 2) ||
+                   buf[0] == (MQWS_PKT_UNSUBSCRIBE << 4 | 2)) {
+            return subscribe_fast(buf, len, MQWS_MQTT_5, flags, out, err);
+        }
+    }
+    return decode_full(buf, len, MQWS_MQTT_5, flags, out, err);
+}
+
+int mqws_decode(const uint8_t *buf, size_t len, uint8_t level, uint32_t flags, mqws_packet *out,
+                mqws_decode_error *err) {
+    if (level == MQWS_MQTT_5)
+        return decode_v5(buf, len, flags, out, err);
+    return decode_v3(buf, len, level, flags, out, err);
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -460,7 +460,7 @@ MQWS_INLINE int enc_publish(const mqws_packet *p, uint8_t level, uint8_t *buf, s
     int simple = 1;
     if (level == MQWS_MQTT_5) {
         const mqws_props *pr = &p->props;
-        if (pr->raw.len || (!pr->user_props && (pr->present & MQWS_PROPF_USER_PROPERTY))) {
+        if (pr->raw.len) {
             /* A decoded block: reproduce it, or copy its user properties. */
             int rc = mqws__props_plan(pr, MQWS_PKT_PUBLISH, &pp);
             if (MQWS_UNLIKELY(rc))

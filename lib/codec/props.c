@@ -388,9 +388,7 @@ static const struct pinfo {
 int mqws__props_plan(const mqws_props *pr, int ctx, mqws__pplan *plan) {
     uint32_t m = pr->present;
     plan->verbatim = 0;
-    plan->user_mode = pr->user_props && pr->user_prop_count ? 1
-                      : (!pr->user_props && (m & UPF))      ? 2
-                                                            : 0;
+    plan->user_mode = pr->user_props && pr->user_prop_count ? 1 : (m & UPF) ? 2 : 0;
     plan->sub_mode = pr->sub_ids && pr->sub_id_count ? 1 : (m & SIDF) ? 2 : 0;
     uint32_t single = m & ~(UPF | SIDF);
     uint32_t allowed = mqws__prop_mask[ctx];

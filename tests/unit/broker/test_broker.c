@@ -163,6 +163,71 @@ TEST(next_writable_reports_each_connection_once) {
     finish(&n);
 }
 
+/* Feed a whole client script (several packets back to back) in pieces. */
+static void feed_split(net *n, int i, const uint8_t *buf, size_t len, int mode, uint64_t *seed) {
+    size_t pos = 0;
+    uint8_t tmp[1024];
+    while (pos < len) {
+        size_t k = mode == 0 ? len - pos : mode == 1 ? 1 : 1 + testlib_rand_below(seed, len - pos);
+        memcpy(tmp, buf + pos, k);
+        CHECK_INT(mqws_broker_recv(n->b, n->cli[i].c, tmp, k, n->now), (int64_t)k);
+        net_flush(n);
+        pos += k;
+    }
+}
+
+TEST(input_split_anywhere_routes_the_same) {
+    /* CONNECT + SUBSCRIBE + PUBLISH x3 from one client, delivered to another; whole, byte by
+     * byte and at random split points: the subscriber's bytes must be identical. */
+    uint8_t script[512];
+    size_t len = 0, k = 0;
+    mqws_packet p;
+    mqws_packet_init(&p, MQWS_PKT_CONNECT);
+    p.client_id = mqws_view_cstr("splitter");
+    p.clean_start = 1;
+    CHECK_INT(mqws_encode(&p, V5, script, sizeof(script), &k), MQWS_OK);
+    len += k;
+    mqws_subscription sub = {mqws_view_cstr("s/#"), 1, 0, 0, 0};
+    mqws_packet_init(&p, MQWS_PKT_SUBSCRIBE);
+    p.packet_id = 1;
+    p.entry_count = 1;
+    p.subs = &sub;
+    CHECK_INT(mqws_encode(&p, V5, script + len, sizeof(script) - len, &k), MQWS_OK);
+    len += k;
+    for (int j = 0; j < 3; j++) {
+        mqws_packet_init(&p, MQWS_PKT_PUBLISH);
+        p.topic = mqws_view_cstr(j == 1 ? "s/b" : "s/a");
+        p.payload = mqws_view_cstr("payload");
+        p.qos = (uint8_t)j;
+        p.packet_id = (uint16_t)(j ? 10 + j : 0);
+        CHECK_INT(mqws_encode(&p, V5, script + len, sizeof(script) - len, &k), MQWS_OK);
+        len += k;
+    }
+    uint8_t ref[4096], ref2[4096];
+    size_t ref_len = 0, ref2_len = 0;
+    uint64_t seed = 0x5eed;
+    for (int mode = 0; mode < 6; mode++) {
+        net n;
+        start(&n);
+        CHECK_INT(net_connect(&n, 0, V3, "watch"), 0);
+        CHECK_INT(net_subscribe(&n, 0, "s/+", 2), 2);
+        CHECK_INT(net_open(&n, 1, V5), 0);
+        feed_split(&n, 1, script, len, mode > 2 ? 2 : mode, &seed);
+        tcli *w = &n.cli[0], *sp = &n.cli[1];
+        if (mode == 0) {
+            memcpy(ref, w->out + w->rd, w->out_len - w->rd);
+            ref_len = w->out_len - w->rd;
+            memcpy(ref2, sp->out, sp->out_len);
+            ref2_len = sp->out_len;
+            CHECK_INT(net_count_publish(&n, 0), 3);
+        } else {
+            CHECK_MEM(w->out + w->rd, w->out_len - w->rd, ref, ref_len);
+            CHECK_MEM(sp->out, sp->out_len, ref2, ref2_len);
+        }
+        finish(&n);
+    }
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Retained messages */
 
@@ -1432,6 +1497,7 @@ int main(void) {
     RUN(v5_puback_0x10_when_no_matching_subscribers);
     RUN(fan_out_shares_one_payload_slice);
     RUN(next_writable_reports_each_connection_once);
+    RUN(input_split_anywhere_routes_the_same);
     RUN(mqtt_3_3_1_5_retained_message_stored_and_sent_to_new_subscribers);
     RUN(mqtt_3_3_1_6_7_empty_retained_payload_deletes);
     RUN(mqtt_3_3_1_9_10_11_retain_handling);

@@ -150,7 +150,8 @@ static void same_packet(const mqws_packet *a, const mqws_packet *b, uint8_t leve
         case MQWS_PKT_PUBREL:
         case MQWS_PKT_PUBCOMP:
             CHECK(a->packet_id == b->packet_id);
-            /* fall through */
+            CHECK(a->reason_code == b->reason_code && a->tail_form == b->tail_form);
+            break;
         case MQWS_PKT_DISCONNECT:
         case MQWS_PKT_AUTH:
             CHECK(a->reason_code == b->reason_code && a->tail_form == b->tail_form);

@@ -537,6 +537,160 @@ TEST(hostile_mutations_and_truncations) {
 }
 
 /* ---------------------------------------------------------------------------------------- */
+/* Random packet structs, sane and insane: mqws_validate, mqws_encode and mqws_decode agree.
+ * - the encoder returns OK or EINVAL, never writes past its buffer, and its size matches;
+ * - a packet mqws_validate accepts is encodable, decodes back, and re-encodes identically;
+ * - ENOSPC one byte short writes nothing. */
+static uint64_t pick(uint64_t *st, uint64_t n) { return testlib_rand_below(st, (size_t)n); }
+
+static void random_packet(uint64_t *st, uint8_t level, mqws_packet *p) {
+    static const char *const strs[] = {"", "a", "a/b", "a/+", "#", "r", "$share/g/x"};
+    static const uint8_t rcs[] = {0x00, 0x01, 0x02, 0x04, 0x10, 0x11, 0x18, 0x19,
+                                  0x80, 0x81, 0x87, 0x8c, 0x8f, 0x92, 0x97, 0xff};
+    static const uint32_t ints[] = {0, 1, 2, 3, 300, 65535, 268435455u, 0xffffffffu};
+    static mqws_subscription subs[3];
+    static mqws_view filters[3];
+    static uint8_t codes[3];
+    static const mqws_user_prop up = {{(const uint8_t *)"k", 1}, {(const uint8_t *)"v", 1}};
+    int type = (int)pick(st, 17);
+    mqws_packet_init(p, type);
+    if (pick(st, 8) == 0)
+        p->flags = (uint8_t)pick(st, 16);
+    p->protocol_level = pick(st, 8) ? level : (uint8_t)pick(st, 7);
+    p->reason_code = rcs[pick(st, sizeof rcs)];
+    p->packet_id = (uint16_t)(pick(st, 6) ? 1 + pick(st, 65535) : 0);
+    p->keep_alive = (uint16_t)pick(st, 65536);
+    p->qos = (uint8_t)(pick(st, 6) ? pick(st, 3) : 3);
+    p->dup = (uint8_t)(pick(st, 4) == 0);
+    p->retain = (uint8_t)pick(st, 2);
+    p->clean_start = (uint8_t)pick(st, 2);
+    p->will_flag = (uint8_t)pick(st, 2);
+    p->will_qos = (uint8_t)(p->will_flag || pick(st, 8) == 0 ? pick(st, 4) : 0);
+    p->will_retain = (uint8_t)(p->will_flag || pick(st, 8) == 0 ? pick(st, 2) : 0);
+    p->has_username = (uint8_t)pick(st, 2);
+    p->has_password = (uint8_t)pick(st, 2);
+    p->session_present = (uint8_t)(pick(st, 4) == 0);
+    p->topic = mqws_view_cstr(strs[pick(st, 4) ? 1 + pick(st, 2) : pick(st, 7)]);
+    p->payload = mqws_view_cstr(pick(st, 2) ? "payload" : "");
+    p->client_id = mqws_view_cstr(pick(st, 4) ? "c" : "");
+    p->will_topic = mqws_view_cstr(strs[pick(st, 4) ? 1 : pick(st, 7)]);
+    p->will_payload = mqws_view_cstr("w");
+    p->username = mqws_view_cstr("u");
+    p->password = mqws_view_cstr("p");
+    size_t n = pick(st, 5) ? 1 + pick(st, 3) : 0;
+    for (size_t i = 0; i < n; i++) {
+        memset(&subs[i], 0, sizeof subs[i]);
+        subs[i].filter = mqws_view_cstr(strs[pick(st, 7)]);
+        subs[i].qos = (uint8_t)pick(st, 4);
+        subs[i].no_local = (uint8_t)(pick(st, 3) == 0);
+        subs[i].retain_as_published = (uint8_t)pick(st, 2);
+        subs[i].retain_handling = (uint8_t)pick(st, 4);
+        filters[i] = subs[i].filter;
+        codes[i] = rcs[pick(st, sizeof rcs)];
+    }
+    p->entry_count = (uint32_t)n;
+    p->subs = subs;
+    p->unsub_filters = filters;
+    p->reason_codes.ptr = codes;
+    p->reason_codes.len = pick(st, 6) ? n : pick(st, 4);
+    mqws_props *props[2] = {&p->props, &p->will_props};
+    for (int k = 0; k < 2; k++) {
+        mqws_props *pr = props[k];
+        mqws_props_init(pr);
+        if (level != MQWS_MQTT_5 && pick(st, 4))
+            continue;
+        for (int bit = 0; bit < 27; bit++)
+            if (pick(st, 12) == 0)
+                pr->present |= 1u << bit;
+        uint32_t v = ints[pick(st, sizeof ints / sizeof ints[0])];
+        pr->payload_format = pr->request_problem_info = pr->request_response_info =
+            pr->maximum_qos = pr->retain_available = pr->wildcard_sub_available =
+                pr->sub_id_available = pr->shared_sub_available = (uint8_t)pick(st, 3);
+        pr->server_keep_alive = pr->receive_maximum = pr->topic_alias_maximum = pr->topic_alias =
+            (uint16_t)v;
+        pr->message_expiry = pr->session_expiry = pr->will_delay = pr->maximum_packet_size = v;
+        pr->subscription_id = v;
+        mqws_view sv = mqws_view_cstr(strs[pick(st, 7)]);
+        pr->content_type = pr->response_topic = pr->correlation_data = pr->assigned_client_id =
+            pr->auth_method = pr->auth_data = pr->response_info = pr->server_reference =
+                pr->reason_string = sv;
+        if (pick(st, 3) == 0) {
+            pr->user_props = &up;
+            pr->user_prop_count = 1;
+        }
+    }
+}
+
+TEST(random_packets_validate_encode_decode_agree) {
+    static uint8_t out[1024 + 16], out2[1024];
+    uint64_t st = 0xC0DEC;
+    long valid = 0, encodable = 0;
+    for (int iter = 0; iter < 30000; iter++) {
+        uint8_t level = (uint8_t)(MQWS_MQTT_31 + iter % 3);
+        mqws_packet p;
+        random_packet(&st, level, &p);
+        uint8_t elevel = level;
+        memset(out, 0xA5, sizeof out);
+        size_t w = 0, sz = 0;
+        int rc = mqws_encode(&p, elevel, out, 1024, &w);
+        int vrc = mqws_validate(&p, elevel, 0, NULL);
+        if (rc != MQWS_OK && rc != MQWS_EINVAL) {
+            testlib_fail(__FILE__, __LINE__, "iteration %d: mqws_encode rc %d", iter, rc);
+            continue;
+        }
+        if (vrc != MQWS_OK && vrc != MQWS_EMALFORMED && vrc != MQWS_EPROTO &&
+            vrc != MQWS_EUNSUPPORTED && vrc != MQWS_EINVAL)
+            testlib_fail(__FILE__, __LINE__, "iteration %d: mqws_validate rc %d", iter, vrc);
+        for (size_t i = 1024; i < sizeof out; i++)
+            if (out[i] != 0xA5)
+                testlib_fail(__FILE__, __LINE__, "iteration %d: wrote past the buffer", iter);
+        if (vrc == MQWS_OK) {
+            valid++;
+            if (rc != MQWS_OK) {
+                testlib_fail(__FILE__, __LINE__,
+                             "iteration %d: %s at level %d validates but does not encode (%d)",
+                             iter, mqws_packet_type_name(p.type), level, rc);
+                continue;
+            }
+        }
+        if (rc != MQWS_OK)
+            continue;
+        encodable++;
+        CHECK_INT(mqws_encoded_size(&p, elevel, &sz), MQWS_OK);
+        CHECK_INT(sz, w);
+        /* One byte short: ENOSPC, nothing written. */
+        memset(out2, 0xA5, sizeof out2);
+        size_t w2 = 0;
+        CHECK_INT(mqws_encode(&p, elevel, out2, w - 1, &w2), MQWS_ENOSPC);
+        for (size_t i = 0; i < w; i++)
+            if (out2[i] != 0xA5) {
+                testlib_fail(__FILE__, __LINE__, "iteration %d: ENOSPC wrote byte %zu", iter, i);
+                break;
+            }
+        if (vrc != MQWS_OK)
+            continue;
+        mqws_packet d;
+        memset(&d, 0, sizeof d);
+        mqws_decode_error e;
+        memset(&e, 0, sizeof e);
+        rc = mqws_decode(out, w, level, 0, &d, &e);
+        if (rc != MQWS_OK) {
+            testlib_fail(__FILE__, __LINE__,
+                         "iteration %d: validated %s at level %d does not decode: %d %s (%s)", iter,
+                         mqws_packet_type_name(p.type), level, rc, e.statement ? e.statement : "-",
+                         e.message ? e.message : "-");
+            continue;
+        }
+        CHECK_INT(cu_reencode(&d, d.type == MQWS_PKT_CONNECT ? d.protocol_level : level, out2,
+                              sizeof out2, &w2),
+                  MQWS_OK);
+        CHECK_MEM(out2, w2, out, w);
+    }
+    CHECK(valid > 3000);
+    CHECK(encodable > valid);
+}
+
+/* ---------------------------------------------------------------------------------------- */
 /* err.offset: "byte offset in the packet where the problem was found". */
 
 TEST(decode_error_offsets_point_at_the_field) {
@@ -689,6 +843,7 @@ int main(void) {
     RUN(packet_type_names);
     RUN(reason_code_names);
     RUN(hostile_mutations_and_truncations);
+    RUN(random_packets_validate_encode_decode_agree);
     RUN(decode_error_offsets_point_at_the_field);
     RUN(validate_applies_the_decoder_rules);
     RUN(codec_never_allocates);

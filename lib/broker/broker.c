@@ -1262,6 +1262,7 @@ static void conn_destroy(mqws_broker *b, bk_conn *c) {
 void mqws_broker_free(mqws_broker *b) {
     if (!b)
         return;
+    b->hooks.on_event = NULL; /* nothing is reported while tearing down */
     /* Sessions first (they hold slices and callbacks), then the records and the tables. */
     while (!link_empty(&b->conns)) {
         bk_conn *c = CONTAINER(b->conns.next, bk_conn, all);

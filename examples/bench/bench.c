@@ -95,6 +95,7 @@ static struct bench {
     int64_t t_start, t_run, t_run_end, t_drain_end, t_end_deadline, t_connected;
     int64_t interval_ns;
     int tty;
+    int64_t t_last_rx; /* last delivery or acknowledgement */
     int64_t t_storm, t_storm_done;
     int storm_pending, storm_active;
     uint64_t storm_dropped;
@@ -285,6 +286,7 @@ static void on_ack(mqws_session *s, const mqws_packet *ack, void *user) {
             B.pub_refused++;
         else
             B.acked++;
+        B.t_last_rx = g_now;
         if (c->role == ROLE_PUB)
             B.pub_acked[c->role_idx]++;
     }
@@ -313,6 +315,7 @@ static int on_publish(mqws_session *s, const mqws_packet *pub, void *user) {
     bench_hist_record(&B.lat_iv, v);
     B.recv_from[pi]++;
     B.last_recv_ns[pi] = g_now;
+    B.t_last_rx = g_now;
     switch (bench_seq_record(&B.trk[pair], get64(p + 12))) {
         case BENCH_SEQ_DUPLICATE:
             B.duplicates++;
@@ -773,9 +776,14 @@ static void report(void) {
     getrusage(RUSAGE_SELF, &ru);
     double user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
     double sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-    double run_s = (double)((B.t_run_end < INT64_MAX && B.t_run ? B.t_run_end : g_now) -
-                            (B.t_run ? B.t_run : g_now)) /
-                   1e9;
+    /* The run's span: from the first publish to the end of publishing or the last delivery /
+     * acknowledgement, whichever is later (with --count the messages may all be queued at
+     * once and delivered afterwards). */
+    int64_t run_from = B.t_run ? B.t_run : g_now;
+    int64_t run_to = B.t_run_end < INT64_MAX && B.t_run ? B.t_run_end : g_now;
+    if (B.t_last_rx > run_to)
+        run_to = B.t_last_rx;
+    double run_s = (double)(run_to - run_from) / 1e9;
     double conn_s = (double)((B.t_connected ? B.t_connected : g_now) - B.t_start) / 1e9;
     double storm_s = B.t_storm_done ? (double)(B.t_storm_done - B.t_storm) / 1e9 : 0.0;
     uint64_t expected = expected_deliveries(), lost = lost_total();
@@ -916,7 +924,7 @@ static void usage(void) {
         "                           0 = as fast as possible, pipelined (default)\n"
         "      --window W           as fast as possible: messages in flight per publisher (1000)\n"
         "  -D, --duration S         seconds of publishing (default 10; 0 = until --count)\n"
-        "  -C, --count N            stop after N messages in all\n"
+        "  -C, --count N            N messages in all (the first of -D and -C ends the run)\n"
         "      --drain S            wait up to S seconds for the last messages (default 3)\n"
         "  -R, --connect-rate R     new connections per second (default 0 = no ramp)\n"
         "      --max-connecting N   connections waiting for CONNACK at once (default 1000)\n"

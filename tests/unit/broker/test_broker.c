@@ -1475,6 +1475,69 @@ TEST(tick_returns_the_next_deadline_and_host_publish_routes) {
     finish(&n);
 }
 
+TEST(timer_heap_fires_each_keepalive_at_its_time) {
+    /* Many connections with shuffled keep alives, some leaving early (removal from the middle
+     * of the heap): each one is closed by the tick at 1.5 x its keep alive, not before, not
+     * after [MQTT-3.1.2-24]. */
+    enum { N = 40 };
+    static int users[N];
+    int ka[N], gone[N];
+    uint64_t seed = 42;
+    for (int i = 0; i < N; i++)
+        ka[i] = 2 + 2 * i;
+    for (int i = N - 1; i > 0; i--) {
+        int j = (int)testlib_rand_below(&seed, (size_t)i + 1);
+        int t = ka[i];
+        ka[i] = ka[j];
+        ka[j] = t;
+    }
+    net n;
+    start(&n);
+    n.auto_release = 0;
+    mqws_conn *c[N];
+    for (int i = 0; i < N; i++) {
+        gone[i] = 0;
+        c[i] = mqws_broker_accept(n.b, NULL, &users[i], n.now);
+        CHECK(c[i] != NULL);
+        mqws_packet p;
+        mqws_packet_init(&p, MQWS_PKT_CONNECT);
+        char id[8];
+        snprintf(id, sizeof(id), "k%d", i);
+        p.client_id = mqws_view_cstr(id);
+        p.clean_start = 1;
+        p.keep_alive = (uint16_t)ka[i];
+        uint8_t buf[64];
+        size_t len = 0;
+        CHECK_INT(mqws_encode(&p, V3, buf, sizeof(buf), &len), MQWS_OK);
+        CHECK_INT(mqws_broker_recv(n.b, c[i], buf, len, n.now), (int64_t)len);
+    }
+    int64_t t0 = n.now;
+    for (int sec = 1; sec <= 130; sec++) {
+        n.now = t0 + sec * 1000;
+        mqws_broker_tick(n.b, n.now);
+        for (int i = 0; i < N; i++) {
+            if (gone[i])
+                continue;
+            if (i % 7 == 3 && sec == ka[i] / 2) { /* leaves early */
+                mqws_broker_eof(n.b, c[i]);
+                mqws_broker_release(n.b, c[i]);
+                gone[i] = 1;
+                continue;
+            }
+            int expired = sec * 1000 >= ka[i] * 1500;
+            CHECK_INT(!mqws_conn_want_read(c[i]), expired);
+            if (expired) {
+                mqws_broker_release(n.b, c[i]);
+                gone[i] = 1;
+            }
+        }
+    }
+    for (int i = 0; i < N; i++)
+        CHECK(gone[i]);
+    CHECK_INT(mqws_broker_tick(n.b, n.now + 1), INT64_MAX);
+    finish(&n);
+}
+
 TEST(config_validation) {
     mqws_broker_config c = MQWS_BROKER_CONFIG_INIT;
     c.out_low = c.out_high;
@@ -1550,6 +1613,7 @@ int main(void) {
     RUN(stats_count_messages_bytes_and_memory_back_to_baseline);
     RUN(idle_connected_client_costs_at_most_850_heap_bytes);
     RUN(tick_returns_the_next_deadline_and_host_publish_routes);
+    RUN(timer_heap_fires_each_keepalive_at_its_time);
     RUN(config_validation);
     return testlib_finish();
 }

@@ -123,8 +123,8 @@ def check(name, flags, summary):
         problems.append("acked %d of %d" % (m["acked"], m["sent"]))
     if m["foreign"] or m["publish_failed"]:
         problems.append("foreign %d, publish failed %d" % (m["foreign"], m["publish_failed"]))
-    if lat["count"] != m["received"] - m["duplicates"] and lat["count"] < m["unique"]:
-        problems.append("latency samples %d for %d messages" % (lat["count"], m["unique"]))
+    if lat["count"] != m["received"] - m["foreign"]:
+        problems.append("latency samples %d for %d messages" % (lat["count"], m["received"]))
     if lat["count"] == 0 or not (0 < lat["p50"] <= lat["p99"] <= lat["max"]):
         problems.append("latency not recorded: %r" % lat)
     if summary["connect_us"]["count"] == 0:

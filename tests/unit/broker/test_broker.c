@@ -1538,6 +1538,121 @@ TEST(timer_heap_fires_each_keepalive_at_its_time) {
     finish(&n);
 }
 
+TEST(random_dialogues_keep_the_books_balanced) {
+    /* Seeded random dialogues among six clients drawing from four client ids (so takeovers,
+     * resumes and clean starts collide), both protocol versions, all QoS, retained messages,
+     * wills, shared subscriptions, slow readers and time. After every step the counts agree
+     * with what the clients hold; at the end, with every socket gone and every session
+     * expired, nothing is left but retained messages. */
+    static const char *ids[] = {"r0", "r1", "r2", "r3"};
+    static const char *filters[] = {"a/#", "a/+", "+/b", "$share/g/a/b", "a/b", "#"};
+    static const char *topics[] = {"a/b", "a/c", "x/b", "a"};
+    for (uint64_t run = 1; run <= 40; run++) {
+        uint64_t seed = run * 0x9E3779B97F4A7C15ull;
+        net n;
+        start(&n);
+        for (int step = 0; step < 600; step++) {
+            int i = (int)testlib_rand_below(&seed, 6);
+            tcli *t = &n.cli[i];
+            size_t op = testlib_rand_below(&seed, 12);
+            uint8_t level = testlib_rand_below(&seed, 2) ? V5 : V3;
+            if (!t->c || op == 0) {
+                conn_opts o;
+                memset(&o, 0, sizeof(o));
+                o.clean = (uint8_t)testlib_rand_below(&seed, 2);
+                o.expiry = testlib_rand_below(&seed, 2) ? 5 : 0;
+                o.keep_alive = (uint16_t)testlib_rand_below(&seed, 4);
+                if (testlib_rand_below(&seed, 3) == 0) {
+                    o.will_topic = "a/w";
+                    o.will_delay = (uint32_t)testlib_rand_below(&seed, 3);
+                    o.will_retain = (uint8_t)testlib_rand_below(&seed, 2);
+                }
+                if (t->c)
+                    net_eof(&n, i);
+                (void)net_connect_opts(&n, i, level, ids[testlib_rand_below(&seed, 4)], &o);
+                continue;
+            }
+            level = t->level;
+            switch (op) {
+                case 1:
+                case 2: {
+                    sub_opts so = {0, (uint8_t)testlib_rand_below(&seed, 2),
+                                   (uint8_t)testlib_rand_below(&seed, 3),
+                                   (uint32_t)testlib_rand_below(&seed, 3)};
+                    (void)net_subscribe_opts(&n, i, filters[testlib_rand_below(&seed, 6)],
+                                             (uint8_t)testlib_rand_below(&seed, 3), &so);
+                    break;
+                }
+                case 3:
+                case 4:
+                case 5:
+                    (void)net_publish(&n, i, topics[testlib_rand_below(&seed, 4)], "p",
+                                      (uint8_t)testlib_rand_below(&seed, 3),
+                                      (uint8_t)(testlib_rand_below(&seed, 4) == 0),
+                                      (uint16_t)(1 + testlib_rand_below(&seed, 50)));
+                    break;
+                case 6:
+                    net_eof(&n, i);
+                    break;
+                case 7:
+                    (void)net_disconnect(&n, i, testlib_rand_below(&seed, 2) ? 0 : 4);
+                    break;
+                case 8:
+                    net_tick(&n, n.now + (int64_t)testlib_rand_below(&seed, 3000));
+                    break;
+                case 9:
+                    if (t->hold)
+                        net_unhold(&n, i);
+                    else
+                        t->hold = 1;
+                    break;
+                default: {
+                    /* Acknowledge what arrived, as a client would. */
+                    mqws_packet p;
+                    while (t->c && net_next(&n, i, &p)) {
+                        mqws_packet a;
+                        if (p.type == MQWS_PKT_PUBLISH && p.qos) {
+                            mqws_packet_init(&a, p.qos == 1 ? MQWS_PKT_PUBACK : MQWS_PKT_PUBREC);
+                            a.packet_id = p.packet_id;
+                            (void)net_send(&n, i, &a);
+                        } else if (p.type == MQWS_PKT_PUBREL) {
+                            mqws_packet_init(&a, MQWS_PKT_PUBCOMP);
+                            a.packet_id = p.packet_id;
+                            (void)net_send(&n, i, &a);
+                        }
+                    }
+                    break;
+                }
+            }
+            mqws_broker_stats st;
+            st.size = sizeof(st);
+            mqws_broker_stats_get(n.b, &st);
+            uint64_t open = 0;
+            for (int k = 0; k < NET_MAX_CLI; k++)
+                open += n.cli[k].c != NULL;
+            CHECK_INT(st.connections, open);
+            CHECK(st.clients_connected <= st.connections);
+            CHECK(st.sessions_offline <= st.sessions);
+            CHECK(st.sessions <= 4);
+        }
+        for (int i = 0; i < 6; i++) {
+            n.cli[i].hold = 0;
+            net_eof(&n, i);
+        }
+        net_tick(&n, n.now + 10000);
+        net_tick(&n, n.now + 2 * 86400000); /* 3.1.1 persistent sessions: a day by default */
+        mqws_broker_stats st;
+        st.size = sizeof(st);
+        mqws_broker_stats_get(n.b, &st);
+        CHECK_INT(st.connections, 0);
+        CHECK_INT(st.sessions, 0);
+        CHECK_INT(st.subscriptions, 0);
+        CHECK_INT(st.mem_sessions, 0);
+        CHECK_INT(st.output_pending, 0);
+        finish(&n);
+    }
+}
+
 TEST(config_validation) {
     mqws_broker_config c = MQWS_BROKER_CONFIG_INIT;
     c.out_low = c.out_high;
@@ -1614,6 +1729,7 @@ int main(void) {
     RUN(idle_connected_client_costs_at_most_850_heap_bytes);
     RUN(tick_returns_the_next_deadline_and_host_publish_routes);
     RUN(timer_heap_fires_each_keepalive_at_its_time);
+    RUN(random_dialogues_keep_the_books_balanced);
     RUN(config_validation);
     return testlib_finish();
 }

@@ -12,6 +12,8 @@
 #   1to1    QoS 0, 64-byte payloads, one publisher pipelining to one subscriber, msg/s
 #   1to100  the same fanned out to 100 subscribers, deliveries/s
 #   lat     p50 / p99 latency at 50,000 msg/s 1->1 (QoS 0, 64 bytes)
+#   cpu     broker CPU time (user + system, /proc/PID/stat) per message 1->1 and per delivery
+#           1->100: on a shared machine the rates follow the scheduler, CPU per message less so
 # The load client runs on the same machine; results go to stdout (markdown table) and, with
 # RESULTS=FILE, are appended to FILE.
 #
@@ -48,6 +50,9 @@ free_port() {
 }
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+# Broker CPU time (user + system) in clock ticks: the steadier figure on a shared machine.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
 
 start_broker() { # $1 = gateway|mosquitto; sets PORT and BPID
     PORT=$(free_port)
@@ -102,18 +107,27 @@ measure() { # $1 = broker name, $2 = round
     held=$(sed -n 's/.*connected=\([0-9]*\).*/\1/p' "$TMP/hold.out")
     idle=$(( (r1 - r0) * 1024 / (held > 0 ? held : 1) ))
     sleep 1
-    one=$("$LG" throughput --port "$PORT" --subs 1 --seconds "$SECONDS_PER" |
-        sed -n 's/.*msg_per_s=\([0-9]*\).*/\1/p')
-    fan=$("$LG" throughput --port "$PORT" --subs 100 --seconds "$SECONDS_PER" |
-        sed -n 's/.*deliveries_per_s=\([0-9]*\).*/\1/p')
+    c0=$(cpu_ticks "$BPID")
+    out=$("$LG" throughput --port "$PORT" --subs 1 --seconds "$SECONDS_PER")
+    c1=$(cpu_ticks "$BPID")
+    one=$(echo "$out" | sed -n 's/.*msg_per_s=\([0-9]*\).*/\1/p')
+    n=$(echo "$out" | sed -n 's/.*delivered=\([0-9]*\).*/\1/p')
+    one_cpu=$(awk -v t=$((c1 - c0)) -v n="$n" -v u=$TICK_US 'BEGIN {printf "%.3f", n ? t * u / n : 0}')
+    c0=$(cpu_ticks "$BPID")
+    out=$("$LG" throughput --port "$PORT" --subs 100 --seconds "$SECONDS_PER")
+    c1=$(cpu_ticks "$BPID")
+    fan=$(echo "$out" | sed -n 's/.*deliveries_per_s=\([0-9]*\).*/\1/p')
+    n=$(echo "$out" | sed -n 's/.*delivered=\([0-9]*\).*/\1/p')
+    fan_cpu=$(awk -v t=$((c1 - c0)) -v n="$n" -v u=$TICK_US 'BEGIN {printf "%.3f", n ? t * u / n : 0}')
     lat=$("$LG" latency --port "$PORT" --rate 50000 --seconds "$SECONDS_PER")
     p50=$(echo "$lat" | sed -n 's/.*p50_us=\([0-9.]*\).*/\1/p')
     p99=$(echo "$lat" | sed -n 's/.*p99_us=\([0-9.]*\).*/\1/p')
     recv=$(echo "$lat" | sed -n 's/.*received=\([0-9]*\).*/\1/p')
     stop_broker
-    echo "$name $2 $held $idle $one $fan $p50 $p99 $recv" >>"$TMP/raw"
+    echo "$name $2 $held $idle $one $fan $p50 $p99 $recv $one_cpu $fan_cpu" >>"$TMP/raw"
     echo "round $2 $name: clients=$held idle_B_per_client=$idle 1to1_msg_s=$one" \
-        "1to100_deliv_s=$fan p50_us=$p50 p99_us=$p99 lat_received=$recv" >&2
+        "1to100_deliv_s=$fan p50_us=$p50 p99_us=$p99 lat_received=$recv" \
+        "cpu_us_per_msg_1to1=$one_cpu cpu_us_per_delivery_1to100=$fan_cpu" >&2
 }
 
 : >"$TMP/raw"
@@ -136,8 +150,8 @@ rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
 def med(name, i):
     v = [float(r[i]) for r in rows if r[0] == name and r[i] not in ("", "nan")]
     return statistics.median(v) if v else float("nan")
-g = {i: med("gateway", i) for i in range(2, 9)}
-m = {i: med("mosquitto", i) for i in range(2, 9)}
+g = {i: med("gateway", i) for i in range(2, 11)}
+m = {i: med("mosquitto", i) for i in range(2, 11)}
 def ratio(a, b):
     return a / b if b else float("nan")
 print("| metric (median of %s rounds) | mqws-gateway | mosquitto | gateway / mosquitto |" % sys.argv[2])
@@ -148,10 +162,18 @@ print("| QoS 0 64 B 1->1 (msg/s) | %.0f | %.0f | %.1f |" % (g[4], m[4], ratio(g[
 print("| QoS 0 64 B 1->100 (deliveries/s) | %.0f | %.0f | %.1f |" % (g[5], m[5], ratio(g[5], m[5])))
 print("| p50 latency at 50 k msg/s (us) | %.0f | %.0f | %.2f |" % (g[6], m[6], ratio(g[6], m[6])))
 print("| p99 latency at 50 k msg/s (us) | %.0f | %.0f | %.2f |" % (g[7], m[7], ratio(g[7], m[7])))
+print("| broker CPU per message 1->1 (us) | %.3f | %.3f | %.3f |" % (g[9], m[9], ratio(g[9], m[9])))
+print("| broker CPU per delivery 1->100 (us) | %.3f | %.3f | %.3f |"
+      % (g[10], m[10], ratio(g[10], m[10])))
+print("| 1->1 msg/s per broker CPU second (1 / CPU per message) | %.0f | %.0f | %.1f |"
+      % (1e6 / g[9], 1e6 / m[9], m[9] / g[9]))
+print("| 1->100 deliveries/s per broker CPU second | %.0f | %.0f | %.1f |"
+      % (1e6 / g[10], 1e6 / m[10], m[10] / g[10]))
 print("| latency messages received (of %d sent) | %.0f | %.0f | |"
       % (50000 * int(float(sys.argv[3])), g[8], m[8]))
 print()
-print("raw rows (broker round clients idle_B 1to1 1to100 p50_us p99_us lat_received):")
+print("raw rows (broker round clients idle_B 1to1 1to100 p50_us p99_us lat_received "
+      "cpu_us_1to1 cpu_us_1to100):")
 for r in rows:
     print("    " + " ".join(r))
 EOF

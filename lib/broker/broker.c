@@ -729,6 +729,24 @@ static bk_conn *conn_of_user(void *user) {
     return user && *(uint32_t *)user == BK_KIND_CONN ? user : NULL;
 }
 
+/* The session record behind a session's user pointer (NULL for a connection without one, or
+ * for a session being ended). */
+static bk_sess *sess_of_user(void *user) {
+    uint32_t k = *(uint32_t *)user;
+    if (k == BK_KIND_CONN)
+        return ((bk_conn *)user)->sess;
+    return k == BK_KIND_SESS ? user : NULL;
+}
+
+static mqws_broker *broker_of_user(void *user) {
+    uint32_t k = *(uint32_t *)user;
+    if (k == BK_KIND_CONN)
+        return ((bk_conn *)user)->b;
+    if (k == BK_KIND_SESS)
+        return ((bk_sess *)user)->b;
+    return ((bk_gone *)user)->b;
+}
+
 static void refuse(mqws_broker *b, bk_conn *c, uint8_t reason, const mqws_props *props) {
     mqws_session *s = mqws_conn_session(c->conn);
     b->refused++;
@@ -788,6 +806,9 @@ static void bind_and_accept(mqws_broker *b, bk_conn *c, const mqws_props *props)
             offline = 1;
             b->nsess_off--;
             heap_remove(b, bs);
+            /* Its callbacks from here on (a will at its end) must not reach the record, which
+             * the new connection now owns. */
+            mqws_session_set_user(olds, &b->gone);
         }
         if (olds) {
             if (!c->clean_start) {
@@ -1076,8 +1097,8 @@ static void cb_unsubscribe(mqws_session *s, const mqws_packet *p, uint8_t *verdi
 
 static void cb_will(mqws_session *s, const mqws_packet *will, void *user) {
     bk_conn *c = conn_of_user(user);
-    bk_sess *bs = c ? c->sess : (user ? (bk_sess *)user : NULL);
-    mqws_broker *b = c ? c->b : bs->b;
+    bk_sess *bs = sess_of_user(user);
+    mqws_broker *b = broker_of_user(user);
     mqws_view id = mqws_session_client_id(s);
     if (b->hooks.on_event) {
         mqws_broker_event ev;
@@ -1096,9 +1117,7 @@ static void cb_will(mqws_session *s, const mqws_packet *will, void *user) {
 
 static void cb_drop(mqws_session *s, const mqws_packet *pub, int why, void *user) {
     (void)s;
-    bk_conn *c = conn_of_user(user);
-    mqws_broker *b = c ? c->b : ((bk_sess *)user)->b;
-    drop_event(b, c, pub, pub->qos, why);
+    drop_event(broker_of_user(user), conn_of_user(user), pub, pub->qos, why);
 }
 
 static void cb_close(mqws_session *s, const mqws_close_info *why, const mqws_packet *disc,
@@ -1136,7 +1155,7 @@ static void cb_close(mqws_session *s, const mqws_close_info *why, const mqws_pac
 static void cb_expired(mqws_session *s, void *user) {
     (void)s;
     bk_conn *c = conn_of_user(user);
-    bk_sess *bs = c ? c->sess : (bk_sess *)user;
+    bk_sess *bs = sess_of_user(user);
     if (!bs)
         return;
     mqws_broker *b = bs->b;
@@ -1187,6 +1206,8 @@ mqws_broker *mqws_broker_new(const mqws_broker_config *cfg, const mqws_broker_ho
     }
     b->hooks.size = sizeof(b->hooks);
     b->user = user;
+    b->gone.kind = BK_KIND_GONE;
+    b->gone.b = b;
     mqws_session_config sdef = MQWS_SESSION_CONFIG_INIT;
     b->scfg = cfg->session ? *cfg->session : sdef;
     b->scfg.role = MQWS_SESSION_SERVER;

@@ -19,6 +19,7 @@ typedef struct bk_alloc {
 
 #define BK_KIND_CONN 0x434f4e4eu /* "CONN" */
 #define BK_KIND_SESS 0x53455353u /* "SESS" */
+#define BK_KIND_GONE 0x474f4e45u /* "GONE": a session being ended, no record any more */
 #define BK_NO_POS    0xFFFFFFFFu
 
 /* Intrusive doubly linked list link. */
@@ -78,8 +79,17 @@ typedef struct bk_heap_ent {
     void *obj; /* bk_conn or bk_sess, told apart by kind */
 } bk_heap_ent;
 
+/* The user pointer of an offline session that is being ended or taken over: its callbacks
+ * (will, drop) still reach the broker, but no session record. */
+typedef struct bk_gone {
+    uint32_t kind; /* BK_KIND_GONE */
+    uint32_t pad_;
+    mqws_broker *b;
+} bk_gone;
+
 struct mqws_broker {
     bk_alloc a_brk, a_sess, a_idx, a_ret;
+    bk_gone gone;
     mqws_broker_hooks hooks;
     void *user;
     mqws_session_config scfg;

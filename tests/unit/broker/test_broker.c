@@ -748,6 +748,14 @@ TEST(mqtt_3_1_2_4_clean_start_discards_the_session) {
     CHECK_INT(net_connect(&n, 1, V5, "pub"), 0);
     CHECK(net_publish(&n, 1, "s", "x", 1, 0, 1) > 0);
     CHECK_INT(net_count_publish(&n, 0), 0); /* the old subscription is gone */
+    /* ... and the new session works: its record was not thrown away with the old state. */
+    CHECK_INT(net_subscribe(&n, 0, "s", 1), 1);
+    CHECK(net_publish(&n, 1, "s", "y", 1, 0, 2) > 0);
+    CHECK_INT(net_count_publish(&n, 0), 1);
+    mqws_broker_stats st;
+    st.size = sizeof(st);
+    mqws_broker_stats_get(n.b, &st);
+    CHECK_INT(st.sessions, 2);
     finish(&n);
 }
 

@@ -110,7 +110,89 @@ TEST(every_allocation_failure_in_a_dialogue_is_survived_without_leaks) {
         (void)dialogue(k);
 }
 
+/* A seeded random dialogue (see test_broker.c) with the Nth allocation failing: whatever
+ * fails, the end state is clean. Returns the allocations attempted. */
+static long random_dialogue(uint64_t seed, int steps, long fail_at) {
+    static const char *ids[] = {"r0", "r1", "r2"};
+    static const char *filters[] = {"a/#", "+/b", "$share/g/a/b", "a/b"};
+    static const char *topics[] = {"a/b", "a/c", "x/b"};
+    net n;
+    net_init(&n, fail_at);
+    if (net_start(&n) < 0) {
+        long k = n.ta.count;
+        CHECK_ALLOC_CLEAN(&n.ta);
+        return k;
+    }
+    for (int step = 0; step < steps; step++) {
+        int i = (int)testlib_rand_below(&seed, 4);
+        tcli *t = &n.cli[i];
+        size_t op = testlib_rand_below(&seed, 8);
+        if (!t->c || op == 0) {
+            conn_opts o;
+            memset(&o, 0, sizeof(o));
+            o.clean = (uint8_t)testlib_rand_below(&seed, 2);
+            o.expiry = 5;
+            if (testlib_rand_below(&seed, 2)) {
+                o.will_topic = "a/w";
+                o.will_retain = 1;
+            }
+            if (t->c)
+                net_eof(&n, i);
+            (void)net_connect_opts(&n, i,
+                                   testlib_rand_below(&seed, 2) ? MQWS_MQTT_5 : MQWS_MQTT_311,
+                                   ids[testlib_rand_below(&seed, 3)], &o);
+            continue;
+        }
+        switch (op) {
+            case 1:
+            case 2:
+                (void)net_subscribe(&n, i, filters[testlib_rand_below(&seed, 4)],
+                                    (uint8_t)testlib_rand_below(&seed, 3));
+                break;
+            case 3:
+            case 4:
+                (void)net_publish(&n, i, topics[testlib_rand_below(&seed, 3)], "p",
+                                  (uint8_t)testlib_rand_below(&seed, 3),
+                                  (uint8_t)(testlib_rand_below(&seed, 3) == 0),
+                                  (uint16_t)(1 + testlib_rand_below(&seed, 20)));
+                break;
+            case 5:
+                net_eof(&n, i);
+                break;
+            case 6:
+                net_tick(&n, n.now + (int64_t)testlib_rand_below(&seed, 3000));
+                break;
+            default:
+                pubrel_comp(&n, i);
+                break;
+        }
+    }
+    for (int i = 0; i < 4; i++)
+        net_eof(&n, i);
+    net_tick(&n, n.now + 2 * 86400000);
+    mqws_broker_stats st;
+    st.size = sizeof(st);
+    mqws_broker_stats_get(n.b, &st);
+    CHECK_INT(st.connections, 0);
+    CHECK_INT(st.sessions, 0);
+    CHECK_INT(st.mem_sessions, 0);
+    long count = n.ta.count;
+    net_stop(&n);
+    CHECK_ALLOC_CLEAN(&n.ta);
+    return count;
+}
+
+TEST(every_allocation_failure_in_a_random_dialogue_is_survived) {
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        long total = random_dialogue(seed * 7919, 120, 0);
+        CHECK(total > 100);
+        for (long k = 1; k <= total + 1; k++)
+            (void)random_dialogue(seed * 7919, 120, k);
+    }
+}
+
 int main(void) {
     RUN(every_allocation_failure_in_a_dialogue_is_survived_without_leaks);
+    RUN(every_allocation_failure_in_a_random_dialogue_is_survived);
     return testlib_finish();
 }

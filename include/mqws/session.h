@@ -82,6 +82,10 @@ MQWS_API uint32_t mqws_slice_refcount(const mqws_slice *s);
 /* Close the connection when a peer's string holds a code point the spec discourages
  * (U+0001..U+001F, U+007F..U+009F, non-characters; MQTT 5 §1.5.4 allows this). */
 #define MQWS_SESSION_REJECT_DISCOURAGED 0x8u
+/* MQTT 5: check that a PUBLISH with Payload Format Indicator 1 carries UTF-8 (the spec lets a
+ * receiver check, §3.3.2.3.2); refused with 0x99 in PUBACK / PUBREC, or DISCONNECT 0x99 for
+ * QoS 0, and not delivered. */
+#define MQWS_SESSION_CHECK_PAYLOAD_FORMAT 0x10u
 
 /* Initialise with MQWS_SESSION_CONFIG_INIT (the defaults below) and change fields. The
  * configuration is copied at mqws_session_new(); strings it points to are copied too. */

@@ -5,6 +5,11 @@
 
 static const mqws_callbacks no_callbacks;
 
+/* Internal bits of mqws_session.flags, above the public MQWS_SESSION_* ones. */
+#define F_ID_ASSIGNED     0x80000000u /* the server assigned the client id [MQTT-3.2.2-16] */
+#define F_WANTS_RESP_INFO 0x40000000u /* Request Response Information = 1 */
+#define F_NO_PROBLEM_INFO 0x20000000u /* Request Problem Information = 0 [MQTT-3.1.2-29] */
+
 /* The idle budget (issue 5): a connected 3.1.1 session with a 16-byte client id, behind a TCP
  * mqws_conn, holds at most 512 heap bytes: this struct, the id, the conn (48 bytes). Measured
  * by tests/unit/session (idle_*_heap_at_most_512_bytes); this keeps the struct honest. */
@@ -1096,7 +1101,7 @@ static void refuse_connect(mqws_session *s, int err, uint8_t reason, const char 
     sess_close(s, err, reason, 0, statement, message, 0, 0, NULL);
 }
 
-static int flag_assigned(const mqws_session *s) { return (s->flags & 0x80000000u) != 0; }
+static int flag_assigned(const mqws_session *s) { return (s->flags & F_ID_ASSIGNED) != 0; }
 
 static void handle_connect(mqws_session *s, mqws_packet *c) {
     s->level = c->protocol_level;
@@ -1156,7 +1161,7 @@ static void handle_connect(mqws_session *s, mqws_packet *c) {
             assigned[5 + i] = hex[(x >> (60 - 4 * i)) & 0xF];
         c->client_id.ptr = (const uint8_t *)assigned;
         c->client_id.len = 21;
-        s->flags |= 0x80000000u;
+        s->flags |= F_ID_ASSIGNED;
     }
     if (set_client_id(s, c->client_id.ptr, c->client_id.len) < 0 ||
         (c->will_flag && copy_will(s, c) < 0)) {
@@ -1184,7 +1189,9 @@ static void handle_connect(mqws_session *s, mqws_packet *c) {
             s->auth_pending = 1;
         /* Remember whether Response Information was asked for [MQTT-3.1.2-28]. */
         if ((pr->present & MQWS_PROPF_REQUEST_RESPONSE_INFORMATION) && pr->request_response_info)
-            s->flags |= 0x40000000u;
+            s->flags |= F_WANTS_RESP_INFO;
+        if ((pr->present & MQWS_PROPF_REQUEST_PROBLEM_INFORMATION) && !pr->request_problem_info)
+            s->flags |= F_NO_PROBLEM_INFO;
     } else {
         s->session_expiry = c->clean_start ? 0 : s->max_session_expiry;
     }
@@ -1262,7 +1269,7 @@ int mqws_session_accept(mqws_session *s, int session_present, const mqws_props *
             r->session_expiry = s->session_expiry;
             r->present |= MQWS_PROPF_SESSION_EXPIRY_INTERVAL;
         }
-        if ((s->flags & 0x40000000u) && s->response_info &&
+        if ((s->flags & F_WANTS_RESP_INFO) && s->response_info &&
             !(r->present & MQWS_PROPF_RESPONSE_INFORMATION)) {
             r->response_info = mqws_view_cstr(s->response_info);
             r->present |= MQWS_PROPF_RESPONSE_INFORMATION;
@@ -1343,6 +1350,12 @@ int mqws_session_auth(mqws_session *s, uint8_t reason, const mqws_props *props) 
     p.props = *props;
     p.props.present &= MQWS_PROPF_AUTHENTICATION_METHOD | MQWS_PROPF_AUTHENTICATION_DATA |
                        MQWS_PROPF_REASON_STRING | MQWS_PROPF_USER_PROPERTY;
+    if (s->flags & F_NO_PROBLEM_INFO) { /* not on AUTH when the client said so [MQTT-3.1.2-29] */
+        p.props.present &= ~(MQWS_PROPF_REASON_STRING | MQWS_PROPF_USER_PROPERTY);
+        p.props.user_prop_count = 0;
+        p.props.user_props = NULL;
+        p.props.raw.len = 0;
+    }
     return queue_packet(s, &p);
 }
 
@@ -1467,6 +1480,22 @@ static void handle_publish(mqws_session *s, mqws_packet *p) {
         mqws_utf8_has_discouraged(p->topic.ptr, p->topic.len)) {
         proto_close(s, MQWS_EUTF8, MQWS_RC_TOPIC_NAME_INVALID, NULL,
                     "topic holds discouraged code points");
+        return;
+    }
+    if ((s->flags & MQWS_SESSION_CHECK_PAYLOAD_FORMAT) && s->level == MQWS_MQTT_5 &&
+        (p->props.present & MQWS_PROPF_PAYLOAD_FORMAT_INDICATOR) && p->props.payload_format == 1 &&
+        mqws_utf8_check_mqtt(p->payload.ptr, p->payload.len, NULL) != MQWS_OK) {
+        /* Payload Format Indicator 1 with a payload that is not UTF-8 (§3.3.2.3.2): refused
+         * in the acknowledgement, or with DISCONNECT 0x99 for QoS 0. Not delivered. */
+        int rc2 = MQWS_OK;
+        if (p->qos == 0)
+            proto_close(s, MQWS_EUTF8, MQWS_RC_PAYLOAD_FORMAT_INVALID, NULL,
+                        "payload is not the UTF-8 its format indicator says");
+        else
+            rc2 = queue_ack(s, p->qos == 1 ? MQWS_PKT_PUBACK : MQWS_PKT_PUBREC, p->packet_id,
+                            MQWS_RC_PAYLOAD_FORMAT_INVALID);
+        if (rc2 < 0)
+            proto_close(s, rc2, MQWS_RC_UNSPECIFIED_ERROR, NULL, "out of memory");
         return;
     }
     if (p->qos == 2) {

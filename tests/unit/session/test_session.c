@@ -1113,6 +1113,41 @@ TEST(shared_subscription_not_available_0x9e) {
              "CONNECT id=c1 v5 ka=60 clean=1 will=0\nSUBSCRIBE n=1 9e\n");
 }
 
+static void setup_check_pfi(rig *r) { r->cfg.flags |= MQWS_SESSION_CHECK_PAYLOAD_FORMAT; }
+
+TEST(payload_format_invalid_0x99_when_checked) {
+    DIALOGUE(setup_check_pfi, CONNECT5_C1 "32 0b 00 03 61 2f 62 00 07 02 01 01 ff",
+             CONNACK5_DEFAULT "40 03 00 07 99", "CONNECT id=c1 v5 ka=60 clean=1 will=0\n");
+    DIALOGUE(setup_check_pfi, CONNECT5_C1 "30 09 00 03 61 2f 62 02 01 01 ff",
+             CONNACK5_DEFAULT "e0 01 99",
+             "CONNECT id=c1 v5 ka=60 clean=1 will=0\nCLOSE MQWS_EUTF8 rc=99 peer=0\n");
+    /* unchecked by default: delivered */
+    DIALOGUE(NULL, CONNECT5_C1 "32 0b 00 03 61 2f 62 00 07 02 01 01 41",
+             CONNACK5_DEFAULT "40 02 00 07",
+             "CONNECT id=c1 v5 ka=60 clean=1 will=0\nPUBLISH a/b q1 r0 d0 id=7 A\n");
+}
+
+static void cb_connect_auth_with_reason(mqws_session *s, const mqws_packet *c, void *user) {
+    (void)c;
+    (void)user;
+    mqws_props p = auth_props(NULL);
+    p.present |= MQWS_PROPF_REASON_STRING;
+    p.reason_string = mqws_view_cstr("why");
+    CHECK_INT(mqws_session_auth(s, MQWS_RC_CONTINUE_AUTHENTICATION, &p), MQWS_OK);
+}
+
+TEST(mqtt_3_1_2_29_no_reason_string_on_auth_when_problem_info_0) {
+    rig r;
+    rig_init_cfg(&r, MQWS_SESSION_SERVER, 0);
+    CHECK(rig_start(&r) == 0);
+    mqws_callbacks_set_on_connect(r.cb, cb_connect_auth_with_reason);
+    rig_feed_hex(&r, "10 15 00 04 4d 51 54 54 05 02 00 3c 06 17 00 15 00 01 6d 00 02 63 31",
+                 FEED_WHOLE);
+    CHECK_OUT(&r, "f0 06 18 04 15 00 01 6d");
+    rig_stop(&r);
+    CHECK_ALLOC_CLEAN(&r.ta);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Memory */
 
@@ -1230,6 +1265,8 @@ int main(void) {
     RUN(mqtt_3_2_2_14_retain_not_available_0x9a);
     RUN(subscription_identifier_not_available_0xa1);
     RUN(shared_subscription_not_available_0x9e);
+    RUN(payload_format_invalid_0x99_when_checked);
+    RUN(mqtt_3_1_2_29_no_reason_string_on_auth_when_problem_info_0);
     RUN(idle_session_heap_at_most_512_bytes);
     return testlib_finish();
 }

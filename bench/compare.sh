@@ -230,10 +230,21 @@ for name, flags in SCENARIOS:
 hdr = ("| scenario | metric | mqws-gateway | mosquitto | ratio mqws/mosquitto | better | "
        "broker CPU us per connection or delivery, mqws / mosquitto (ratio) |")
 lines = [hdr, "|---|---|---:|---:|---:|---|---|"]
+
+
+def cell(name, ds, v):
+    """Median, with the range over the rounds when there are several."""
+    xs = [metric(name, d)[0] for d in ds]
+    if len(xs) < 2:
+        return "%.1f" % v
+    return "%.1f (%.1f-%.1f)" % (v, min(xs), max(xs))
+
+
 for name, unit, hib, vals, ratio, cpu, cratio, ds in rows:
     better = "higher" if hib else "lower"
-    lines.append("| %s | %s | %s | %.1f | %s | %s | %s |" % (
-        name, unit, "%.1f" % vals["mqws"] if "mqws" in vals else "n/a", vals["mosquitto"],
+    lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+        name, unit, cell(name, ds["mqws"], vals["mqws"]) if "mqws" in vals else "n/a",
+        cell(name, ds["mosquitto"], vals["mosquitto"]),
         "%.2f" % ratio if ratio == ratio else "n/a", better,
         ("%.2f / %.2f (%.2f)" % (cpu["mqws"], cpu["mosquitto"], cratio)) if "mqws" in cpu
         else "%.2f" % cpu["mosquitto"]))
@@ -270,8 +281,10 @@ md.append("Machine: %d CPU(s), %s, Linux %s; load average %s at the start, %s at
            "mqws-gateway " + GATEWAY if os.access(GATEWAY, os.X_OK) else "no mqws-gateway",
            version([MOSQ, "-h"]).strip()))
 md.append("Each scenario runs on a fresh broker, the two brokers alternating (who goes first "
-          "swaps every scenario and round); values are medians over %d round(s). Ratio < 1 is "
-          "better for memory and p99, > 1 for throughput.\n" % ROUNDS)
+          "swaps every scenario and round); values are medians over %d round(s), the range over "
+          "the rounds in brackets. Ratio < 1 is better for memory and p99, > 1 for throughput. "
+          "p99 on a loaded 2-core machine is mostly scheduling noise: compare p50 (in the table "
+          "of every run) and the CPU per delivery before reading anything into it.\n" % ROUNDS)
 md.append(table + "\n")
 md.append("## Scenarios (mqws-bench flags; `-p PORT --json --no-progress --ready-file F` added)\n")
 for name, flags in SCENARIOS:

@@ -476,6 +476,8 @@ static void flush_conn(bconn *c) {
             }
             if (errno == EINTR)
                 continue;
+            if (!B.ending)
+                note_error(c->state == ST_CONNECTING ? "connect" : "write", strerror(errno));
             mqws_conn_eof(c->conn);
             break;
         }
@@ -493,6 +495,8 @@ static void read_conn(bconn *c) {
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
+            if (r < 0 && !B.ending)
+                note_error(c->state == ST_CONNECTING ? "connect" : "read", strerror(errno));
             mqws_conn_eof(c->conn);
             break;
         }
@@ -608,6 +612,8 @@ static void write_ready_file(void) {
     }
 }
 
+static void start_drain(double seconds);
+
 static void start_run(void) {
     B.phase = PH_RUN;
     B.t_run = g_now;
@@ -622,6 +628,8 @@ static void start_run(void) {
         B.t_storm = g_now + (int64_t)(B.o.storm_at * 1e9);
     }
     write_ready_file();
+    if (B.established == 0)
+        start_drain(0); /* nothing to measure */
 }
 
 static void start_drain(double seconds) {

@@ -1562,7 +1562,7 @@ TEST(random_dialogues_keep_the_books_balanced) {
         for (int step = 0; step < 600; step++) {
             int i = (int)testlib_rand_below(&seed, 6);
             tcli *t = &n.cli[i];
-            size_t op = testlib_rand_below(&seed, 12);
+            size_t op = testlib_rand_below(&seed, 13);
             uint8_t level = testlib_rand_below(&seed, 2) ? V5 : V3;
             if (!t->c || op == 0) {
                 conn_opts o;
@@ -1614,6 +1614,27 @@ TEST(random_dialogues_keep_the_books_balanced) {
                     else
                         t->hold = 1;
                     break;
+                case 10: {
+                    /* Probe: a connected client that subscribes gets what is published. */
+                    if (t->hold ||
+                        mqws_session_state(mqws_conn_session(t->c)) != MQWS_SESSION_CONNECTED)
+                        break;
+                    t->rd = t->out_len; /* skip whatever came before */
+                    char topic[16];
+                    snprintf(topic, sizeof(topic), "probe/%d", i);
+                    CHECK_INT(net_subscribe(&n, i, topic, 0), 0);
+                    mqws_packet p, a;
+                    mqws_packet_init(&p, MQWS_PKT_PUBLISH);
+                    p.topic = mqws_view_cstr(topic);
+                    p.payload = mqws_view_cstr("probe");
+                    CHECK(mqws_broker_publish(n.b, &p) >= 1);
+                    net_flush(&n);
+                    int seen = 0;
+                    while (net_next(&n, i, &a))
+                        seen += a.type == MQWS_PKT_PUBLISH && mqws_view_eq(a.topic, p.topic);
+                    CHECK_INT(seen, 1);
+                    break;
+                }
                 default: {
                     /* Acknowledge what arrived, as a client would. */
                     mqws_packet p;

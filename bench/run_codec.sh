@@ -2,20 +2,24 @@
 # Codec benchmark: mqws (bench_codec) and npm mqtt-packet on the same packets, in one run,
 # with the ratio per case.
 #
-#   bench/run_codec.sh [--quick] [--build DIR]
+#   bench/run_codec.sh [--quick] [--runs N] [--build DIR]
 #
 # DIR (default build/bench) is configured with -Dbench=true -Doptimization=2 (gcc -O2, as the
-# peers were measured) if it is missing, and bench_codec is (re)built. mqtt-packet comes from tests/interop/node (installed by
-# scripts/bootstrap.sh); without Node the mqws numbers are printed alone.
+# peers were measured) if it is missing, and bench_codec is (re)built. With --runs N (default 1)
+# both benchmarks run N times, alternating, and the table gives the median per case.
+# mqtt-packet comes from tests/interop/node (installed by scripts/bootstrap.sh); without Node
+# the mqws numbers are printed alone.
 set -eu
 cd "$(dirname "$0")/.."
 quick=
+runs=1
 build=build/bench
 while [ $# -gt 0 ]; do
     case $1 in
         --quick) quick=--quick ;;
+        --runs) runs=$2; shift ;;
         --build) build=$2; shift ;;
-        *) echo "usage: bench/run_codec.sh [--quick] [--build DIR]" >&2; exit 2 ;;
+        *) echo "usage: bench/run_codec.sh [--quick] [--runs N] [--build DIR]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -29,31 +33,46 @@ ninja -C "$build" bench/bench_codec >/dev/null
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-echo "== mqws ($build/bench/bench_codec $quick)"
-"$build/bench/bench_codec" $quick | tee "$tmp/mqws" | grep -v '^RESULT'
-
 node_ok=0
-if command -v node >/dev/null 2>&1; then
-    echo
-    echo "== npm mqtt-packet (node bench/codec_mqtt_packet.js $quick)"
-    if node bench/codec_mqtt_packet.js $quick >"$tmp/node"; then
-        grep -v '^RESULT' "$tmp/node"
-        node_ok=1
+command -v node >/dev/null 2>&1 && node_ok=1
+i=1
+while [ $i -le "$runs" ]; do
+    echo "== run $i/$runs: mqws ($build/bench/bench_codec $quick)"
+    "$build/bench/bench_codec" $quick | tee "$tmp/mqws.$i" | grep -v '^RESULT'
+    if [ $node_ok = 1 ]; then
+        echo
+        echo "== run $i/$runs: npm mqtt-packet (node bench/codec_mqtt_packet.js $quick)"
+        if node bench/codec_mqtt_packet.js $quick >"$tmp/node.$i"; then
+            grep -v '^RESULT' "$tmp/node.$i"
+        else
+            cat "$tmp/node.$i"
+            node_ok=0
+        fi
     else
-        cat "$tmp/node"
+        echo "node or mqtt-packet not found: ratio skipped (run scripts/bootstrap.sh)"
     fi
-else
-    echo "node not found: mqtt-packet ratio skipped (run scripts/bootstrap.sh)"
-fi
-
-if [ $node_ok = 1 ]; then
     echo
-    printf '%-22s %12s %14s %8s\n' case "mqws M/s" "mqtt-packet" ratio
-    awk '$1 == "RESULT" { if (FILENAME ~ /mqws$/) a[$2] = $3; else b[$2] = $3 }
-         END {
-             n = split("pub311_encode pub311_decode pub5_encode pub5_decode sub311_decode sub5_decode", k, " ")
-             for (i = 1; i <= n; i++)
-                 if ((k[i] in a) && (k[i] in b) && b[k[i]] > 0)
-                     printf "%-22s %12.1f %14.3f %7.0fx\n", k[i], a[k[i]], b[k[i]], a[k[i]] / b[k[i]]
-         }' "$tmp/mqws" "$tmp/node"
+    i=$((i + 1))
+done
+
+# Median per case over the runs (RESULT lines), and the ratio.
+cat "$tmp"/mqws.* | awk '$1 == "RESULT" { print "mqws", $2, $3 }' >"$tmp/all"
+if [ $node_ok = 1 ]; then
+    cat "$tmp"/node.* | awk '$1 == "RESULT" { print "node", $2, $3 }' >>"$tmp/all"
 fi
+echo "== median of $runs run(s), M packets/s (CPU time)"
+sort -k1,1 -k2,2 -k3,3g "$tmp/all" | awk -v runs="$runs" '
+    { key = $1 " " $2; v[key, ++n[key]] = $3; if (!(key in seen)) { seen[key] = 1; order[++k] = $2 } }
+    function med(key) { m = n[key]; if (m == 0) return -1; return v[key, int((m + 1) / 2)] }
+    END {
+        printf "%-22s %10s %13s %8s\n", "case", "mqws", "mqtt-packet", "ratio"
+        for (i = 1; i <= k; i++) {
+            c = order[i]
+            if (done[c]++) continue
+            a = med("mqws " c); b = med("node " c)
+            if (b > 0)
+                printf "%-22s %10.1f %13.3f %7.0fx\n", c, a, b, a / b
+            else if (a >= 0)
+                printf "%-22s %10.1f %13s %8s\n", c, a, "-", "-"
+        }
+    }'

@@ -98,7 +98,7 @@ def suite(env, res, version):
     res.check(tag + "retained", got == [("keep", 1)], repr(got))
     env.pub(version, "r/" + u, "", 1, ["-r", "-n"])
 
-    s = env.sub(version, ["w/%s/+/x" % u, "w/%s/m/#" % u], ["-q", "1"], wait_s=2)
+    s = env.sub(version, ["w/%s/+/x" % u, "w/%s/m/#" % u], ["-q", "1"], wait_s=4)
     for t in ("w/%s/a/x" % u, "w/%s/a/b/x" % u, "w/%s/m/1/2" % u, "w/%s/z" % u):
         env.pub(version, t, t, 1)
     got = sorted(m["topic"] for m in env.collect(s))
@@ -106,8 +106,8 @@ def suite(env, res, version):
               repr(got))
 
     grp = "$share/g%s/sh/%s" % (u, u)
-    a = env.sub(version, [grp], ["-q", "1"], wait_s=2)
-    b = env.sub(version, [grp], ["-q", "1"], wait_s=2)
+    a = env.sub(version, [grp], ["-q", "1"], wait_s=4)
+    b = env.sub(version, [grp], ["-q", "1"], wait_s=4)
     env.pub(version, "sh/" + u, None, 1, lines=[str(i) for i in range(10)])
     ga, gb = env.collect(a), env.collect(b)
     allp = sorted(int(m["payload"]) for m in ga + gb)

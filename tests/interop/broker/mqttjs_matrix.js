@@ -76,7 +76,10 @@ class Client {
     return this.cl.subscribeAsync(topic, properties ? { qos, properties } : { qos });
   }
   pub(topic, msg, opts) { return this.cl.publishAsync(topic, msg, opts); }
-  async drain(settle = 300) {
+  // Wait (up to WAIT) for `expect` messages, then take what arrives until `settle` ms of quiet.
+  async drain(settle = 300, expect = 0) {
+    const t0 = Date.now();
+    while (this.msgs.length < expect && Date.now() - t0 < WAIT) await sleep(20);
     for (;;) {
       const n = this.msgs.length;
       await sleep(settle);
@@ -101,7 +104,7 @@ async function suite(gw, transport, v) {
 
   await s.sub(`q/${u}`, 2);
   for (const q of [0, 1, 2]) await p.pub(`q/${u}`, `qos${q}`, { qos: q });
-  let got = (await s.drain(400)).map((m) => `${m.payload}:${m.qos}`).sort();
+  let got = (await s.drain(300, 3)).map((m) => `${m.payload}:${m.qos}`).sort();
   check(tag + 'QoS 0/1/2 delivery', got.join() === 'qos0:0,qos1:1,qos2:2', got.join());
 
   await p.pub(`r/${u}`, 'old', { qos: 1, retain: true });
@@ -118,7 +121,7 @@ async function suite(gw, transport, v) {
   for (const t of [`w/${u}/a/x`, `w/${u}/a/b/x`, `w/${u}/m/1/2`, `w/${u}/z`]) {
     await p.pub(t, t, { qos: 1 });
   }
-  got = (await s.drain(400)).map((m) => m.topic).sort();
+  got = (await s.drain(300, 2)).map((m) => m.topic).sort();
   check(tag + 'wildcard subscriptions', got.join() === [`w/${u}/a/x`, `w/${u}/m/1/2`].sort().join(),
     got.join());
 
@@ -127,7 +130,10 @@ async function suite(gw, transport, v) {
   await a.sub(`$share/g${u}/sh/${u}`, 1);
   await b.sub(`$share/g${u}/sh/${u}`, 1);
   for (let i = 0; i < 20; i++) await p.pub(`sh/${u}`, String(i), { qos: 1 });
-  const ga = await a.drain(400);
+  for (const t0 = Date.now(); a.msgs.length + b.msgs.length < 20 && Date.now() - t0 < WAIT;) {
+    await sleep(20);
+  }
+  const ga = await a.drain(300);
   const gb = await b.drain(100);
   const all = ga.concat(gb).map((m) => +m.payload).sort((x, y) => x - y);
   check(tag + 'shared subscription', all.join() === [...Array(20).keys()].join(),
@@ -155,7 +161,7 @@ async function suite(gw, transport, v) {
   await sleep(100);
   for (let i = 0; i < 3; i++) await p.pub(`sess/${u}`, `queued${i}`, { qos: 1 });
   r = await Client.open(url, v, persist);
-  got = (await r.drain(600)).map((m) => m.payload);
+  got = (await r.drain(300, 3)).map((m) => m.payload);
   check(tag + 'session resume with queued QoS 1',
     r.connack.sessionPresent && got.join() === 'queued0,queued1,queued2',
     `present=${r.connack.sessionPresent} got=${got.join()}`);
@@ -170,7 +176,7 @@ async function suite(gw, transport, v) {
     await p.pub(`sid/${u}/1`, 'props', {
       qos: 1, properties: { userProperties: { k: ['v', 'v2'], 'π': 'ünïcode' }, contentType: 'text/plain' },
     });
-    const ms = await c.drain(400);
+    const ms = await c.drain(300, 1);
     const ids = [].concat(...ms.map((m) => [].concat(m.properties.subscriptionIdentifier || [])))
       .sort((x, y) => x - y);
     const ok = ms.length >= 1 && ids.join() === '7,42' && ms.every((m) =>

@@ -91,7 +91,10 @@ class Client:
         except queue.Empty:
             return None
 
-    def drain(self, settle=0.3):
+    def drain(self, settle=0.3, expect=0):
+        """Wait (up to WAIT) until `expect` messages are there, then take everything that
+        arrives until `settle` seconds pass without a message."""
+        wait_for(lambda: self.msgs.qsize() >= expect, WAIT)
         out = []
         while True:
             m = self.get(timeout=settle)
@@ -129,7 +132,7 @@ def suite(gw, res, transport, v5):
     s.sub("q/%s" % u, 2)
     for q in (0, 1, 2):
         p.pub("q/%s" % u, b"qos%d" % q, qos=q)
-    got = s.drain(0.5)
+    got = s.drain(0.3, expect=3)
     ok = sorted((m.payload, m.qos) for m in got) == [(b"qos0", 0), (b"qos1", 1), (b"qos2", 2)]
     res.check(tag + "QoS 0/1/2 delivery", ok, repr([(m.payload, m.qos) for m in got]))
 
@@ -150,7 +153,7 @@ def suite(gw, res, transport, v5):
     s.sub("w/%s/m/#" % u, 1)
     for t in ("w/%s/a/x" % u, "w/%s/a/b/x" % u, "w/%s/m/1/2" % u, "w/%s/z" % u):
         p.pub(t, t.encode(), qos=1)
-    got = sorted(m.topic for m in s.drain(0.5))
+    got = sorted(m.topic for m in s.drain(0.3, expect=2))
     res.check(tag + "wildcard subscriptions", got == sorted(["w/%s/a/x" % u, "w/%s/m/1/2" % u]),
               repr(got))
 
@@ -161,7 +164,8 @@ def suite(gw, res, transport, v5):
     b.sub("$share/g%s/sh/%s" % (u, u), 1)
     for i in range(20):
         p.pub("sh/%s" % u, b"%d" % i, qos=1)
-    ga, gb = a.drain(0.5), b.drain(0.1)
+    wait_for(lambda: a.msgs.qsize() + b.msgs.qsize() >= 20, WAIT)
+    ga, gb = a.drain(0.3), b.drain(0.1)
     allp = sorted(int(m.payload) for m in ga + gb)
     res.check(tag + "shared subscription", allp == list(range(20)),
               "a=%d b=%d %r" % (len(ga), len(gb), allp))
@@ -191,7 +195,7 @@ def suite(gw, res, transport, v5):
         p.pub("sess/%s" % u, b"queued%d" % i, qos=1)
     time.sleep(0.1)
     r = Client(gw, transport, v5, client_id=cid, clean=False, expiry=300 if v5 else None)
-    got = [m.payload for m in r.drain(0.6)]
+    got = [m.payload for m in r.drain(0.3, expect=3)]
     res.check(tag + "session resume with queued QoS 1",
               r.session_present and got == [b"queued0", b"queued1", b"queued2"],
               "session_present=%s got=%r" % (r.session_present, got))
@@ -209,7 +213,7 @@ def suite(gw, res, transport, v5):
         props.UserProperty = [("k", "v"), ("k", "v2"), ("π", "ünïcode")]
         props.ContentType = "text/plain"
         p.pub("sid/%s/1" % u, b"props", qos=1, props=props)
-        got = v.drain(0.5)
+        got = v.drain(0.3, expect=1)
         ids = sorted(i for m in got for i in (getattr(m.properties, "SubscriptionIdentifier",
                                                        None) or []))
         ups = [getattr(m.properties, "UserProperty", None) for m in got]

@@ -37,7 +37,7 @@ class Env:
     def subs_now(self):
         return self.gw.metrics().get("mqws_subscriptions", 0)
 
-    def sub(self, version, topics, extra=(), count=None, wait_s=3):
+    def sub(self, version, topics, extra=(), count=None, wait_s=5):
         """Start mosquitto_sub printing JSON lines; returns once its subscriptions exist."""
         before = self.subs_now()
         args = [SUB, "-p", str(self.gw.mqtt), "-V", version, "-F", "%j", "-W", str(wait_s)]

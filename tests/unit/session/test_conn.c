@@ -418,6 +418,99 @@ TEST(conn_failing_allocator_ws_loopback) {
     }
 }
 
+static size_t collect(mqws_conn *c, uint8_t *out, size_t cap) {
+    mqws_iovec iov[16];
+    size_t n, len = 0;
+    while ((n = mqws_conn_pending(c, iov, 16)) > 0) {
+        size_t t = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (len + iov[i].len <= cap)
+                memcpy(out + len, iov[i].base, iov[i].len);
+            len += iov[i].len;
+            t += iov[i].len;
+        }
+        mqws_conn_sent(c, t);
+    }
+    return len;
+}
+
+static size_t masked_frame(uint8_t *out, uint32_t op, const char *hex) {
+    static const uint8_t key[4] = {1, 2, 3, 4};
+    uint8_t pl[128];
+    size_t n = hex ? testlib_hex(hex, pl, sizeof(pl)) : 0;
+    int h = mqws_ws_frame_header(out, op, 1, n, key);
+    memcpy(out + h, pl, n);
+    mqws_ws_mask(out + h, n, key, 0);
+    return (size_t)h + n;
+}
+
+TEST(ws_server_ping_pong_and_peer_close) {
+    testlib_alloc ta;
+    testlib_alloc_init(&ta, 0);
+    mqws_callbacks *cb = make_cb(&ta);
+    peer srv;
+    memset(&srv, 0, sizeof(srv));
+    mqws_conn_config sc = MQWS_CONN_CONFIG_INIT;
+    sc.allocator = &ta.a;
+    sc.transport = MQWS_CONN_WS;
+    srv.c = mqws_conn_new(&sc, cb, &srv, 0);
+    char req[] = "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                 "Sec-WebSocket-Protocol: mqtt\r\n\r\n";
+    CHECK_INT(mqws_conn_recv(srv.c, (uint8_t *)req, strlen(req)), (int64_t)strlen(req));
+    static uint8_t out[4096];
+    size_t n = collect(srv.c, out, sizeof(out));
+    CHECK(n > 12 && memcmp(out, "HTTP/1.1 101", 12) == 0);
+    CHECK(strstr((const char *)out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") != NULL);
+    uint8_t f[256];
+    /* CONNECT in a binary frame, then a ping */
+    size_t fl =
+        masked_frame(f, MQWS_WS_OP_BINARY, "10 0e 00 04 4d 51 54 54 04 02 00 3c 00 02 63 31");
+    fl += masked_frame(f + fl, MQWS_WS_OP_PING, "61 62");
+    CHECK_INT(mqws_conn_recv(srv.c, f, fl), (int64_t)fl);
+    n = collect(srv.c, out, sizeof(out));
+    uint8_t want[32];
+    /* control frames go out between data frames, ahead of data not yet framed (RFC 6455
+     * §5.4): the pong, then the CONNACK in one binary frame */
+    size_t wn = testlib_hex("8a 02 61 62 82 04 20 02 00 00", want, sizeof(want));
+    CHECK_MEM(out, n, want, wn);
+    fl = masked_frame(f, MQWS_WS_OP_CLOSE, "03 e8");
+    CHECK_INT(mqws_conn_recv(srv.c, f, fl), (int64_t)fl);
+    n = collect(srv.c, out, sizeof(out));
+    wn = testlib_hex("88 02 03 e8", want, sizeof(want));
+    CHECK_MEM(out, n, want, wn); /* the close is answered */
+    CHECK(!mqws_conn_want_read(srv.c));
+    CHECK_INT(mqws_conn_close_info(srv.c)->ws_code, 1000);
+    CHECK_INT(mqws_conn_close_info(srv.c)->by_peer, 1);
+    mqws_conn_free(srv.c);
+    mqws_callbacks_free(cb);
+    CHECK_ALLOC_CLEAN(&ta);
+}
+
+TEST(ws_text_frame_fails_with_1003) {
+    testlib_alloc ta;
+    testlib_alloc_init(&ta, 0);
+    mqws_conn_config sc = MQWS_CONN_CONFIG_INIT;
+    sc.allocator = &ta.a;
+    sc.transport = MQWS_CONN_WS;
+    mqws_conn *c = mqws_conn_new(&sc, NULL, NULL, 0);
+    char req[] = "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    CHECK_INT(mqws_conn_recv(c, (uint8_t *)req, strlen(req)), (int64_t)strlen(req));
+    static uint8_t out[4096];
+    (void)collect(c, out, sizeof(out));
+    uint8_t f[64];
+    size_t fl = masked_frame(f, MQWS_WS_OP_TEXT, "10 00"); /* [MQTT-6.0.0-1] */
+    CHECK(mqws_conn_recv(c, f, fl) < 0);
+    size_t n = collect(c, out, sizeof(out));
+    uint8_t want[8];
+    size_t wn = testlib_hex("88 02 03 eb", want, sizeof(want));
+    CHECK_MEM(out, n, want, wn);
+    CHECK_INT(mqws_conn_close_info(c)->ws_code, 1003);
+    mqws_conn_free(c);
+    CHECK_ALLOC_CLEAN(&ta);
+}
+
 int main(void) {
     RUN(tcp_loopback_311_and_5);
     RUN(ws_loopback_311_and_5_random_splits);
@@ -427,5 +520,7 @@ int main(void) {
     RUN(ws_handshake_timeout_through_tick);
     RUN(push_mode_flush_with_short_writes);
     RUN(conn_failing_allocator_ws_loopback);
+    RUN(ws_server_ping_pong_and_peer_close);
+    RUN(ws_text_frame_fails_with_1003);
     return testlib_finish();
 }

@@ -343,7 +343,6 @@ static void touch(mqws_broker *b, bk_conn *c) {
 /* Tick a connection to the broker's time and file its next deadline. Callbacks may run. */
 static void conn_tick(mqws_broker *b, bk_conn *c) {
     int64_t t = mqws_conn_tick(c->conn, b->now);
-    c->clock = b->now;
     if (t <= b->now && t != NO_DEADLINE)
         t = b->now + 1;
     heap_set(b, c, t);
@@ -351,28 +350,9 @@ static void conn_tick(mqws_broker *b, bk_conn *c) {
 
 static void off_tick(mqws_broker *b, bk_sess *s) {
     int64_t t = mqws_session_tick(s->off, b->now);
-    s->clock = b->now;
     if (t <= b->now && t != NO_DEADLINE)
         t = b->now + 1;
     heap_set(b, s, s->dead ? NO_DEADLINE : t);
-}
-
-/* A session's clock only moves when it is ticked; an idle subscriber's may be old. Before a
- * message is queued on it (its Message Expiry counts from the session's now), bring it to the
- * broker's time, but only when none of its deadlines has passed: then the tick fires nothing
- * and no callback can run in the middle of a routing. */
-static void clock_sync(mqws_broker *b, bk_sess *t) {
-    void *obj = t->conn ? (void *)t->conn : (void *)t;
-    int64_t clock = t->conn ? t->conn->clock : t->clock;
-    if (clock == b->now)
-        return;
-    uint32_t pos = *heap_pos(obj);
-    if (pos != BK_NO_POS && b->heap[pos].at <= b->now)
-        return; /* a timer is due: mqws_broker_tick() handles it first */
-    if (t->conn)
-        conn_tick(b, t->conn);
-    else if (t->off)
-        off_tick(b, t);
 }
 
 /* Re-tick connections whose deadlines may have moved, and report them to the host. */
@@ -555,8 +535,10 @@ static int deliver(mqws_broker *b, bk_sess *t, mqws_packet *q, uint8_t qos, uint
         if (!*slice)
             return MQWS_ENOMEM;
     }
+    /* A session's clock only moves when it is ticked and an idle subscriber's may be old;
+     * the Message Expiry of what is queued on it counts from that clock. */
     if (q->props.present & MQWS_PROPF_MESSAGE_EXPIRY_INTERVAL)
-        clock_sync(b, t);
+        mqws_session_set_now(ts, b->now);
     q->qos = qos;
     q->retain = retain;
     q->props.sub_ids = nids ? ids : NULL;

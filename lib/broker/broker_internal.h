@@ -44,7 +44,6 @@ struct bk_conn {
     mqws_flow_bucket rate;   /* inbound PUBLISH per second (client_msg_rate) */
     mqws_flow_watermark out; /* unwritten output: slow-consumer policy, PAUSE/RESUME */
     uint64_t out_level;      /* pending output as last accounted */
-    int64_t clock;           /* the time the session was last ticked to (its notion of now) */
     uint8_t in_dirty;
     uint8_t in_touch;
     uint8_t admitted;  /* counted by admission: 1 connecting, 2 established */
@@ -67,7 +66,6 @@ struct bk_sess {
     bk_conn *conn;      /* current connection, or NULL */
     mqws_session *off;  /* owned offline session (conn == NULL), or NULL */
     bk_sess *dead_next; /* expired, waiting to be freed outside the session's callback */
-    int64_t clock;      /* while offline: the time `off` was last ticked to */
     uint8_t dead;
     uint8_t pad_;
     uint16_t id_len;

@@ -27,7 +27,7 @@
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-CMDLINE="bench/compare.sh $*"
+CMDLINE="bench/compare.sh${*:+ $*}"
 [ -n "${ROUNDS:-}" ] && CMDLINE="ROUNDS=$ROUNDS $CMDLINE"
 
 if [ -z "${BENCH:-}" ] || [ -z "${GATEWAY:-}" ]; then

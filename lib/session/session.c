@@ -1785,14 +1785,18 @@ static void handle_auth(mqws_session *s, mqws_packet *p) {
 static void handle_packet(mqws_session *s, const uint8_t *buf, size_t len) {
     mqws_packet p;
     mqws_decode_error e;
-    memset(&e, 0, sizeof(e));
     uint32_t dir =
         s->role == MQWS_SESSION_SERVER ? MQWS_DECODE_FROM_CLIENT : MQWS_DECODE_FROM_SERVER;
     uint8_t level = s->level ? s->level : MQWS_MQTT_311;
     s->packets_in++;
     s->bytes_in += len;
     s->last_rx = s->now;
-    int rc = mqws_decode(buf, len, level, dir, &p, &e);
+    /* The common case needs no error details: ask for them only when decoding failed. */
+    int rc = mqws_decode(buf, len, level, dir, &p, NULL);
+    if (MQWS_UNLIKELY(rc < 0)) {
+        memset(&e, 0, sizeof(e));
+        rc = mqws_decode(buf, len, level, dir, &p, &e);
+    }
     if (s->role == MQWS_SESSION_SERVER && !s->connect_seen) {
         if (rc == MQWS_EUNSUPPORTED && p.type == MQWS_PKT_CONNECT) {
             /* [MQTT-3.1.2-2]: answer in the form the client can read, then close. */

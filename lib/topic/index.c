@@ -992,8 +992,8 @@ static uint32_t split_name(const mqws_topic_index *x, const uint8_t *t, size_t l
 
 /* Equality of short byte strings without a library call (topic levels are a few bytes). */
 MQWS_INLINE int bytes_eq(const uint8_t *a, const uint8_t *b, size_t n) {
-    uint64_t x, y;
     if (n >= 8) {
+        uint64_t x, y;
         for (; n > 8; a += 8, b += 8, n -= 8) {
             memcpy(&x, a, 8);
             memcpy(&y, b, 8);
@@ -1004,16 +1004,26 @@ MQWS_INLINE int bytes_eq(const uint8_t *a, const uint8_t *b, size_t n) {
         memcpy(&y, b + n - 8, 8);
         return x == y;
     }
+    if (n >= 4) { /* two overlapping 4-byte compares */
+        uint32_t x0, y0, x1, y1;
+        memcpy(&x0, a, 4);
+        memcpy(&y0, b, 4);
+        memcpy(&x1, a + n - 4, 4);
+        memcpy(&y1, b + n - 4, 4);
+        return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+    }
     for (size_t i = 0; i < n; i++)
         if (a[i] != b[i])
             return 0;
     return 1;
 }
 
-/* Check a wildcard filter against the topic whose level starts are off[]: the literal prefix
- * at once, then level by level. The shape already fixed the level count. */
+/* Check a wildcard filter against the topic whose level starts are off[]. The entry has the
+ * probed shape, so its level count and the positions of its '+' levels are known: compare the
+ * literal prefix at once, then each literal level with the topic's level of the same length
+ * followed by a separator (or the end), and step over each "+". No scanning of the filter. */
 static int verify_wild(const fent *f, const shape *sh, const uint8_t *t, const uint32_t *off) {
-    uint32_t w0 = sh->w0;
+    const uint32_t w0 = sh->w0, nlev = sh->nlev;
     const uint8_t *fp = f->text, *fend = f->text + f->len;
     if (w0) { /* levels 0..w0-1 are literal: compare them at once, then the separator */
         uint32_t pre = off[w0] - 1;
@@ -1021,16 +1031,21 @@ static int verify_wild(const fent *f, const shape *sh, const uint8_t *t, const u
             return 0;
         fp += pre + 1;
     }
-    for (uint32_t i = w0; i < sh->nlev; i++) {
-        const uint8_t *e = fp;
-        while (e < fend && *e != '/')
-            e++;
+    for (uint32_t i = w0; i < nlev; i++) {
+        size_t fl = 1; /* "+" */
         if (!(sh->plus >> i & 1u)) {
-            size_t tl = off[i + 1] - off[i] - 1;
-            if ((size_t)(e - fp) != tl || !bytes_eq(fp, t + off[i], tl))
+            fl = off[i + 1] - off[i] - 1;
+            if ((size_t)(fend - fp) < fl || !bytes_eq(fp, t + off[i], fl))
                 return 0;
         }
-        fp = e + 1;
+        fp += fl;
+        if (i + 1 < nlev || sh->tail) { /* a separator must follow */
+            if (fp >= fend || *fp != '/')
+                return 0;
+            fp++;
+        } else if (fp != fend) {
+            return 0;
+        }
     }
     return 1;
 }

@@ -186,6 +186,18 @@ static const example examples[] = {
     {"a/b", "a/b/c", 0},
     {"a/b/c", "a/b", 0},
     {"a/+/+", "a/b", 0},
+    /* literal levels that are prefixes of each other */
+    {"ab/+/cd", "ab/x/cd", 1},
+    {"ab/+/cd", "a/x/cd", 0},
+    {"ab/+/cd", "abc/x/cd", 0},
+    {"ab/+/cd", "ab/x/c", 0},
+    {"ab/+/cd", "ab/x/cde", 0},
+    {"ab/+/cd/#", "ab/x/cde", 0},
+    {"ab/+/cd/#", "ab/x/cd", 1},
+    {"+/longer-level/#", "x/longer-levex/y", 0},
+    {"+/longer-level/#", "x/longer-level", 1},
+    {"x/+/+", "x/y/", 1},
+    {"x/+/+", "x//", 1},
 };
 
 TEST(spec_4_7_examples_table) {

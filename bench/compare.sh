@@ -291,18 +291,19 @@ for name, flags in SCENARIOS:
     md.append("- `%s`: `mqws-bench %s`" % (name, " ".join(flags)))
 md.append("\n## Every run\n")
 md.append("| round | scenario | broker | headline | sent/s | received/s | lost | dup | p50 ms | "
-          "p99 ms | p99.9 ms | max ms | connect/s | broker CPU s | broker RSS KiB before/after |")
-md.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+          "p99 ms | p99.9 ms | max ms | connect/s | broker CPU s | bench CPU s | broker RSS KiB before/after |")
+md.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 for name, unit, hib, vals, ratio, cpu, cratio, ds in rows:
     for k in kinds:
         for r, d in enumerate(ds[k]):
             m, lat, c = d["messages"], d["latency_us"], d["connect"]
             md.append("| %d | %s | %s | %.1f %s | %.0f | %.0f | %d | %d | %.3f | %.3f | %.3f | "
-                      "%.3f | %.0f | %.2f | %s |" % (
+                      "%.3f | %.0f | %.2f | %.2f | %s |" % (
                           r + 1, name, k, metric(name, d)[0], unit, m["sent_per_s"],
                           m["received_per_s"], m["lost"], m["duplicates"], lat["p50"] / 1e3,
                           lat["p99"] / 1e3, lat["p999"] / 1e3, lat["max"] / 1e3, c["per_s"],
-                          d["_broker_cpu_s"], "%d/%s" % (d["_rss0"], d["_rss1"] or "-")))
+                          d["_broker_cpu_s"], d["cpu_s"]["user"] + d["cpu_s"]["system"],
+                          "%d/%s" % (d["_rss0"], d["_rss1"] or "-")))
 os.makedirs(os.path.dirname(OUT) or ".", exist_ok=True)
 with open(OUT, "w") as f:
     f.write("\n".join(md) + "\n")

@@ -2,10 +2,15 @@
  * schedule and the per-stream sequence tracker (examples/bench/{hist,rate,seq}.c).
  * Registered from examples/bench/meson.build (suite unit, bench).
  * SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE /* mkstemp */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "hist.h"
+#include "plot.h"
 #include "rate.h"
 #include "seq.h"
 #include "testlib.h"
@@ -317,6 +322,61 @@ TEST(seq_random_shuffle_within_window_counts_exactly) {
     CHECK_INT(bench_seq_missing(&t, N), drops);
 }
 
+/* ---- SVG chart ---- */
+
+static size_t count_of(const char *hay, const char *needle) {
+    size_t n = 0;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+TEST(plot_writes_a_complete_svg_with_escaped_text) {
+    bench_sample v[5];
+    for (int i = 0; i < 5; i++) {
+        v[i].t = i;
+        v[i].sent_per_s = 1000.0 * i;
+        v[i].recv_per_s = 990.0 * i;
+        v[i].connects_per_s = i == 1 ? 500 : 0;
+        v[i].conns = i ? 500 : 0;
+        v[i].p50_ms = i == 2 ? -1 : 0.5 * i; /* a second without samples breaks the line */
+        v[i].p99_ms = i == 2 ? -1 : 2.0 * i;
+        v[i].max_ms = i == 2 ? -1 : 3.0 * i;
+    }
+    char path[] = "/tmp/mqws-bench-plot-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    close(fd);
+    CHECK_INT(bench_plot_svg(path, v, 5, "a <b> & \"c\"", "sub"), 0);
+    static char buf[65536];
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    buf[n] = 0;
+    if (f)
+        fclose(f);
+    unlink(path);
+    CHECK(strncmp(buf, "<?xml", 5) == 0);
+    CHECK(strstr(buf, "</svg>\n") != NULL);
+    CHECK(strstr(buf, "a &lt;b&gt; &amp; &quot;c&quot;") != NULL);
+    CHECK(strstr(buf, "<b>") == NULL);
+    /* sent, received, connections, and the three latency series split in two by the gap */
+    CHECK_INT(count_of(buf, "<polyline"), 3 + 3 * 2);
+    CHECK_INT(bench_plot_svg("/nonexistent-dir/x.svg", v, 5, "t", "s"), -1);
+}
+
+TEST(plot_handles_an_empty_timeline) {
+    char path[] = "/tmp/mqws-bench-plot-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    close(fd);
+    CHECK_INT(bench_plot_svg(path, NULL, 0, "empty", ""), 0);
+    unlink(path);
+}
+
 int main(void) {
     RUN(hist_small_values_are_exact);
     RUN(hist_buckets_are_contiguous_and_monotonic);
@@ -341,5 +401,7 @@ int main(void) {
     RUN(seq_far_behind_is_late_not_duplicate);
     RUN(seq_big_jump_clears_the_window);
     RUN(seq_random_shuffle_within_window_counts_exactly);
+    RUN(plot_writes_a_complete_svg_with_escaped_text);
+    RUN(plot_handles_an_empty_timeline);
     return testlib_finish();
 }

@@ -544,7 +544,8 @@ static void do_accept(gw *g, glisten *l, int64_t now) {
         if ((size_t)fd >= g->nconns) {
             too_many_files(g, now);
             close(fd);
-            g->reserve_fd = g->reserve_fd < 0 ? open("/dev/null", O_RDONLY | O_CLOEXEC) : -1;
+            if (g->reserve_fd < 0)
+                g->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
             continue;
         }
         gconn *k = &g->conns[fd];

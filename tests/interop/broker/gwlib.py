@@ -101,6 +101,68 @@ class Gateway:
             self.proc.wait()
 
 
+def prometheus_problems(text):
+    """Problems in a Prometheus text exposition (format 0.0.4): HELP and TYPE precede a
+    family's samples, names and labels are well formed, values are numbers, counters end in
+    _total, histogram buckets are cumulative and end with le="+Inf" equal to _count."""
+    import math
+    import re
+    name_re = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+    sample_re = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*"'
+                           r'(,[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*")*)?\})? (\S+)$')
+    problems, types, helps, buckets, counts = [], {}, set(), {}, {}
+    if not text.endswith("\n"):
+        problems.append("no final newline")
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            helps.add(line.split()[2])
+        elif line.startswith("# TYPE "):
+            parts = line.split()
+            if len(parts) != 4 or parts[3] not in ("counter", "gauge", "histogram", "summary",
+                                                     "untyped") or not name_re.match(parts[2]):
+                problems.append("bad TYPE line: " + line)
+            else:
+                types[parts[2]] = parts[3]
+        elif line.startswith("#") or not line:
+            continue
+        else:
+            m = sample_re.match(line)
+            if not m:
+                problems.append("bad sample: " + line)
+                continue
+            name, value = m.group(1), m.group(5)
+            try:
+                v = float(value)
+            except ValueError:
+                problems.append("bad value: " + line)
+                continue
+            family = re.sub(r"_(bucket|sum|count)$", "", name)
+            fam = name if name in types else family
+            if fam not in types or fam not in helps:
+                problems.append("sample before HELP/TYPE: " + line)
+                continue
+            if types[fam] == "counter" and not fam.endswith("_total"):
+                problems.append("counter without _total: " + fam)
+            if types[fam] == "histogram":
+                if name.endswith("_bucket"):
+                    le = re.search(r'le="([^"]+)"', line)
+                    if not le:
+                        problems.append("bucket without le: " + line)
+                        continue
+                    bound = math.inf if le.group(1) == "+Inf" else float(le.group(1))
+                    buckets.setdefault(fam, []).append((bound, v))
+                elif name.endswith("_count"):
+                    counts[fam] = v
+    for fam, bs in buckets.items():
+        if [b for b, _ in bs] != sorted(b for b, _ in bs) or bs[-1][0] != math.inf:
+            problems.append("buckets of %s not ascending to +Inf" % fam)
+        if any(bs[i][1] > bs[i + 1][1] for i in range(len(bs) - 1)):
+            problems.append("buckets of %s not cumulative" % fam)
+        if counts.get(fam) != bs[-1][1]:
+            problems.append("%s_count != +Inf bucket" % fam)
+    return problems
+
+
 def wait_for(pred, timeout=10.0, step=0.02):
     deadline = time.time() + timeout
     while time.time() < deadline:

@@ -16,7 +16,7 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gwlib import SKIP, Gateway, Results, wait_for  # noqa: E402
+from gwlib import SKIP, Gateway, Results, prometheus_problems, wait_for  # noqa: E402
 
 try:
     import paho.mqtt.client as mqtt
@@ -233,6 +233,10 @@ def http_checks(gw, res):
               "# TYPE mqws_connections gauge" in body and
               'mqws_loop_pass_seconds_bucket{le="+Inf"}' in body and
               "mqws_process_resident_memory_bytes" in body, head.splitlines()[0])
+    problems = prometheus_problems(body)
+    res.check("http /metrics is valid Prometheus text format 0.0.4", not problems,
+              "; ".join(problems[:5]))
+    res.check("http /metrics content type", "text/plain; version=0.0.4" in head)
     head, body = gw.http_get("/")
     res.check("http GET / status page", head.startswith("HTTP/1.1 200") and
               "clients connected" in body and 'http-equiv="refresh"' in body)

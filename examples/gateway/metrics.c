@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "gateway.h"
 
@@ -183,6 +184,18 @@ void gw_metrics_prometheus(gw *g, gw_buf *o) {
     metric(o, "mqws_process_resident_memory_bytes", "gauge", "Resident set size (VmRSS).",
            gw_rss_bytes());
     metric(o, "mqws_process_open_fds", "gauge", "Open file descriptors.", gw_open_fds());
+    {
+        struct rusage ru;
+        double cpu = 0;
+        if (getrusage(RUSAGE_SELF, &ru) == 0)
+            cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+                  ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
+        gw_buf_printf(o,
+                      "# HELP mqws_process_cpu_seconds_total User and system CPU time used.\n"
+                      "# TYPE mqws_process_cpu_seconds_total counter\n"
+                      "mqws_process_cpu_seconds_total %.3f\n",
+                      cpu);
+    }
     metric(o, "mqws_uptime_seconds", "gauge", "Seconds since start.", st.uptime_ms / 1000u);
 
     gw_buf_printf(o, "# HELP mqws_loop_pass_seconds Time from epoll_wait's return to the end of "

@@ -115,6 +115,20 @@ MQWS_INLINE int mqws__wild_ok(const uint8_t *s, size_t n, size_t base, uint64_t 
     }
     return 1;
 }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* The 8 filter bytes at s + i: ASCII without NUL, and any wildcard in them at a legal place. */
+MQWS_INLINE int mqws__filter_word(const uint8_t *s, size_t n, size_t i) {
+    uint64_t w = mqws__ld64(s + i);
+    uint64_t x = (w | 0x0808080808080808ull) ^ 0x2B2B2B2B2B2B2B2Bull;
+    /* One test for "plain word": ASCII, no NUL, no wildcard (x lane 0). */
+    if (MQWS_LIKELY(!(((w - MQWS__ONES) | w | (x - MQWS__ONES)) & MQWS__HIGHS)))
+        return 1;
+    if (((w - MQWS__ONES) | w) & MQWS__HIGHS)
+        return 0;
+    return mqws__wild_ok(s, n, i, ~(((x & MQWS__LOWS) + MQWS__LOWS) | x | MQWS__LOWS));
+}
+#endif
+
 /* 1 if s[0..n) is a non-empty ASCII topic filter with legal wildcards. One pass: each word is
  * checked for non-ASCII and NUL, and its wildcard lanes (usually none) are looked at. */
 MQWS_INLINE int mqws__fast_filter(const uint8_t *s, size_t n) {
@@ -122,18 +136,11 @@ MQWS_INLINE int mqws__fast_filter(const uint8_t *s, size_t n) {
         return 0;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     if (n >= 8) {
-        for (size_t i = 0;; i += 8) {
-            if (i + 8 > n)
-                i = n - 8; /* the last word overlaps the previous one */
-            uint64_t w = mqws__ld64(s + i);
-            if (((w - MQWS__ONES) | w) & MQWS__HIGHS)
+        size_t i = 0;
+        for (; i + 8 < n; i += 8)
+            if (!mqws__filter_word(s, n, i))
                 return 0;
-            uint64_t m = mqws__swar_wild(w);
-            if (m && !mqws__wild_ok(s, n, i, m))
-                return 0;
-            if (i + 8 == n)
-                return 1;
-        }
+        return mqws__filter_word(s, n, n - 8); /* overlaps the previous word */
     }
 #endif
     if (n <= 8 && mqws__fast_text(s, n, 1))

@@ -15,7 +15,7 @@ int mqws_frame(const uint8_t *buf, size_t len, uint32_t max_packet_size, mqws_fr
     if ((buf[0] >> 4) == 0)
         return MQWS_EMALFORMED; /* packet type 0 is reserved (§2.1.2) */
     uint32_t rl;
-    int n = mqws_varint_decode(buf + 1, len - 1, &rl);
+    int n = mqws__rd_varint(buf + 1, buf + len, &rl);
     if (n < 0)
         return MQWS_EMALFORMED;
     if (n == 0) {

@@ -97,7 +97,8 @@ MQWS_API int64_t mqws_conn_recv(mqws_conn *c, uint8_t *buf, size_t len);
 /** Fill iov[0..max) with what to write now, in order; returns the entries used (0: nothing).
  * Valid until the next call that changes the conn (sent, recv, tick, publish...). */
 MQWS_API size_t mqws_conn_pending(mqws_conn *c, mqws_iovec *iov, size_t max);
-/** Total bytes pending (WebSocket framing included). */
+/** Total bytes pending, WebSocket framing included (an upper bound by a few bytes while the
+ * next frame header is not built yet). */
 MQWS_API size_t mqws_conn_pending_bytes(mqws_conn *c);
 /** The host wrote the first `n` pending bytes (partial writes are fine). */
 MQWS_API void mqws_conn_sent(mqws_conn *c, size_t n);

@@ -214,7 +214,7 @@ typedef void (*mqws_on_auth_cb)(mqws_session *s, const mqws_packet *auth, void *
  * message: a resend with the same packet identifier before PUBREL is not delivered again
  * (§4.3.3). Return the reason code for PUBACK / PUBREC: 0x00 (or 0x10 "no matching
  * subscribers"), or >= 0x80 to refuse (5.0; with 3.1.1 a refusal closes the connection, the
- * only way the older protocol has to say no). Unset: 0x00. */
+ * only way the older protocol has to say no); other values count as 0x80. Unset: 0x00. */
 typedef int (*mqws_on_publish_cb)(mqws_session *s, const mqws_packet *pub, void *user);
 
 /* An acknowledgement of something we sent: PUBACK, PUBREC with a reason >= 0x80, PUBCOMP

@@ -2205,10 +2205,9 @@ int mqws_session_connect(mqws_session *s, const mqws_packet *connect) {
         mqws_props_init(&c.props);
         mqws_props_init(&c.will_props);
     }
-    size_t size = 0;
-    int rc = mqws_encoded_size(&c, s->level, &size);
-    if (rc < 0)
-        return rc;
+    /* Everything a strict server would check (UTF-8 of every string included). */
+    if (mqws_validate(&c, s->level, MQWS_DECODE_FROM_CLIENT, NULL) != MQWS_OK)
+        return MQWS_EINVAL;
     if (set_client_id(s, c.client_id.ptr, c.client_id.len) < 0)
         return MQWS_ENOMEM;
     /* A new transport: nothing of the old connection's bytes or aliases survives. */
@@ -2216,7 +2215,7 @@ int mqws_session_connect(mqws_session *s, const mqws_packet *connect) {
     input_reset(s);
     aliases_free(s);
     memset(&s->close, 0, sizeof(s->close));
-    rc = queue_packet(s, &c);
+    int rc = queue_packet(s, &c);
     if (rc < 0)
         return rc;
     s->keep_alive = c.keep_alive;

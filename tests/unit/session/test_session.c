@@ -1148,6 +1148,26 @@ TEST(mqtt_3_1_2_29_no_reason_string_on_auth_when_problem_info_0) {
     CHECK_ALLOC_CLEAN(&r.ta);
 }
 
+TEST(client_connect_refuses_invalid_fields) {
+    rig r;
+    rig_init_cfg(&r, MQWS_SESSION_CLIENT, 0);
+    CHECK(rig_start(&r) == 0);
+    mqws_packet c;
+    mqws_packet_init(&c, MQWS_PKT_CONNECT);
+    static const uint8_t bad_id[] = {0x63, 0xC0, 0x80}; /* overlong NUL [MQTT-1.5.4-1] */
+    c.client_id.ptr = bad_id;
+    c.client_id.len = sizeof(bad_id);
+    CHECK_INT(mqws_session_connect(r.s, &c), MQWS_EINVAL);
+    c.client_id = mqws_view_cstr("ok");
+    c.will_flag = 1;
+    c.will_topic = mqws_view_cstr("a/+"); /* wildcard in a will topic */
+    CHECK_INT(mqws_session_connect(r.s, &c), MQWS_EINVAL);
+    CHECK_INT(mqws_session_pending_bytes(r.s), 0);
+    CHECK_INT(mqws_session_state(r.s), MQWS_SESSION_IDLE);
+    rig_stop(&r);
+    CHECK_ALLOC_CLEAN(&r.ta);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Memory */
 
@@ -1267,6 +1287,7 @@ int main(void) {
     RUN(shared_subscription_not_available_0x9e);
     RUN(payload_format_invalid_0x99_when_checked);
     RUN(mqtt_3_1_2_29_no_reason_string_on_auth_when_problem_info_0);
+    RUN(client_connect_refuses_invalid_fields);
     RUN(idle_session_heap_at_most_512_bytes);
     return testlib_finish();
 }

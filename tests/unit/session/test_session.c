@@ -16,7 +16,15 @@ static void dialogue_at(const char *file, int line, uint32_t role, void (*setup)
             return;
         }
         if (role == MQWS_SESSION_CLIENT) {
-            rig_drain(&r); /* CONNECT queued by setup */
+            /* CONNECT "c1", keep alive 10, clean start; its bytes open the expected output */
+            mqws_packet c;
+            mqws_packet_init(&c, MQWS_PKT_CONNECT);
+            c.client_id = mqws_view_cstr("c1");
+            c.keep_alive = 10;
+            c.clean_start = 1;
+            if (mqws_session_connect(r.s, &c) != MQWS_OK)
+                testlib_fail(file, line, "connect failed");
+            rig_drain(&r);
         }
         rig_feed_hex(&r, in, mode);
         if (!rig_out_is(&r, out) || strcmp(r.log, log) != 0) {
@@ -30,6 +38,8 @@ static void dialogue_at(const char *file, int line, uint32_t role, void (*setup)
 }
 #define DIALOGUE(setup, in, out, log)                                                              \
     dialogue_at(__FILE__, __LINE__, MQWS_SESSION_SERVER, setup, in, out, log)
+#define CLIENT_DIALOGUE(setup, in, out, log)                                                       \
+    dialogue_at(__FILE__, __LINE__, MQWS_SESSION_CLIENT, setup, in, out, log)
 
 /* Common packets */
 #define CONNECT311_C1    "10 0e 00 04 4d 51 54 54 04 02 00 3c 00 02 63 31 "
@@ -1168,6 +1178,50 @@ TEST(client_connect_refuses_invalid_fields) {
     CHECK_ALLOC_CLEAN(&r.ta);
 }
 
+/* Client-role dialogues: the server's bytes fed whole, byte by byte and split at random. */
+#define CLIENT_CONNECT311 "10 0e 00 04 4d 51 54 54 04 02 00 0a 00 02 63 31 "
+#define CLIENT_CONNECT5                                                                            \
+    "10 1a 00 04 4d 51 54 54 05 02 00 0a 0b 21 00 40 22 00 10 27 00 10 00 00 00 02 63 31 "
+
+static void setup_client311_d(rig *r) { r->cfg.protocol_level = MQWS_MQTT_311; }
+
+TEST(client_mqtt_4_3_inbound_qos1_and_qos2_311) {
+    CLIENT_DIALOGUE(setup_client311_d,
+                    "20 02 00 00"
+                    "32 09 00 03 61 2f 62 00 07 68 69"
+                    "34 09 00 03 61 2f 62 00 08 68 69"
+                    "3c 09 00 03 61 2f 62 00 08 68 69" /* resend before PUBREL: not delivered */
+                    "62 02 00 08",
+                    CLIENT_CONNECT311 "40 02 00 07 50 02 00 08 50 02 00 08 70 02 00 08",
+                    "CONNACK sp=0 rc=00\nPUBLISH a/b q1 r0 d0 id=7 hi\n"
+                    "PUBLISH a/b q2 r0 d0 id=8 hi\n");
+}
+
+TEST(client_mqtt_3_2_connack_refused_5) {
+    CLIENT_DIALOGUE(NULL, "20 03 00 86 00 32 09 00 03 61 2f 62 00 07 68 69", CLIENT_CONNECT5,
+                    "CONNACK sp=0 rc=86\nCLOSE MQWS_EHANDSHAKE rc=86 peer=1\n");
+}
+
+TEST(client_server_disconnect_5) {
+    CLIENT_DIALOGUE(NULL, "20 03 00 00 00 e0 01 8b", CLIENT_CONNECT5,
+                    "CONNACK sp=0 rc=00\nCLOSE MQWS_EPROTO rc=8b peer=1 disconnect\n");
+}
+
+TEST(client_topic_alias_from_server_5) {
+    CLIENT_DIALOGUE(NULL,
+                    "20 03 00 00 00"
+                    "30 0b 00 03 61 2f 62 03 23 00 01 68 69"
+                    "30 08 00 00 03 23 00 01 79 6f",
+                    CLIENT_CONNECT5,
+                    "CONNACK sp=0 rc=00\nPUBLISH a/b q0 r0 d0 id=0 hi\n"
+                    "PUBLISH a/b q0 r0 d0 id=0 yo\n");
+}
+
+TEST(client_second_connack_is_protocol_error) {
+    CLIENT_DIALOGUE(NULL, "20 03 00 00 00 20 03 00 00 00", CLIENT_CONNECT5 "e0 01 82",
+                    "CONNACK sp=0 rc=00\nCLOSE MQWS_EPROTO rc=82 peer=0\n");
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Memory */
 
@@ -1288,6 +1342,11 @@ int main(void) {
     RUN(payload_format_invalid_0x99_when_checked);
     RUN(mqtt_3_1_2_29_no_reason_string_on_auth_when_problem_info_0);
     RUN(client_connect_refuses_invalid_fields);
+    RUN(client_mqtt_4_3_inbound_qos1_and_qos2_311);
+    RUN(client_mqtt_3_2_connack_refused_5);
+    RUN(client_server_disconnect_5);
+    RUN(client_topic_alias_from_server_5);
+    RUN(client_second_connack_is_protocol_error);
     RUN(idle_session_heap_at_most_512_bytes);
     return testlib_finish();
 }

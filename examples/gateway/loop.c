@@ -474,6 +474,8 @@ static int fdvec_push(fdvec *q, int fd) {
 
 /* Drop the first n entries (walked), keeping what was appended meanwhile. */
 static void fdvec_consume(fdvec *q, size_t n) {
+    if (n == 0)
+        return; /* also: v may still be NULL */
     memmove(q->v, q->v + n, (q->n - n) * sizeof *q->v);
     q->n -= n;
 }

@@ -417,7 +417,9 @@ static int open_listener(gw *g, const char *host, int port, int kind) {
     l->port = bound;
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = l};
     epoll_ctl(g->ep, EPOLL_CTL_ADD, fd, &ev);
-    printf("listening %s %s:%u%s\n", kind == K_LISTEN_WS ? "ws" : "mqtt", host, (unsigned)bound,
+    int v6 = ss.ss_family == AF_INET6;
+    printf("listening %s %s%s%s:%u%s\n", kind == K_LISTEN_WS ? "ws" : "mqtt", v6 ? "[" : "", host,
+           v6 ? "]" : "", (unsigned)bound,
            kind == K_LISTEN_WS ? " (WebSocket at /mqtt, any path; HTTP /metrics and /)" : "");
     fflush(stdout);
     return 0;

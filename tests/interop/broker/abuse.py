@@ -253,9 +253,43 @@ def slow_reader(gw):
         "ping=%s dropped=%d rss %d -> %d KiB" % (ping_ok, dropped, rss0, peak_kib)
 
 
+def slow_reader_qos1(gw, n=5000):
+    """The same with QoS 1 (2 KiB payloads, 10 MiB in all): the lazy subscriber's session queue
+    is bounded (queue-max-messages / -bytes), the rest is dropped and counted; the publisher
+    gets every PUBACK."""
+    import threading
+    before = gw.metrics().get("mqws_messages_dropped_total", 0)
+    rss0 = gw.rss_kib()
+    lazy = raw_client(gw.mqtt, "lazy1")
+    lazy.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    lazy.sendall(subscribe_packet(1, "slow1/t", 1))
+    recv_packet(lazy)
+    pub = raw_client(gw.mqtt, "fast1")
+    data = b"".join(publish_packet("slow1/t", b"q" * 2048, qos=1, pid=1 + i % 60000)
+                    for i in range(n))
+    sender = threading.Thread(target=pub.sendall, args=(data,), daemon=True)
+    sender.start()
+    acks = 0
+    pub.settimeout(20)
+    try:
+        while acks < n:
+            h, _ = recv_packet(pub)
+            acks += h >> 4 == 4
+    except (OSError, EOFError):
+        pass
+    sender.join(5)
+    peak_kib = gw.rss_kib()
+    dropped = gw.metrics().get("mqws_messages_dropped_total", 0) - before
+    lazy.close()
+    pub.close()
+    return acks == n and dropped > 0 and peak_kib - rss0 < 16 * 1024, \
+        "pubacks=%d/%d dropped=%d rss %d -> %d KiB" % (acks, n, dropped, rss0, peak_kib)
+
+
 ROUNDS = [("malformed packets", malformed), ("silent and quiet connections", silent),
           ("slowloris on the WebSocket handshake", slowloris), ("oversize packets", oversize),
-          ("subscribe flood", subscribe_flood), ("subscriber that never reads", slow_reader)]
+          ("subscribe flood", subscribe_flood), ("subscriber that never reads", slow_reader),
+          ("QoS 1 subscriber that never reads", slow_reader_qos1)]
 
 
 def main():

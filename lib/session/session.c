@@ -555,11 +555,10 @@ static void proto_close(mqws_session *s, int err, uint8_t reason, const char *st
 
 /* Encode and queue one PUBLISH. MQWS_ETOOBIG: bigger than the peer accepts (dropped, as if
  * sent [MQTT-3.1.2-25]); MQWS_ECLOSED: its Message Expiry Interval passed. */
-static int send_publish(mqws_session *s, const sess_msg *m, const uint8_t *topic,
-                        uint16_t topic_len, const mqws_props *pass, const uint32_t *sub_ids,
-                        uint32_t nsub, uint8_t qos, uint8_t retain, uint8_t dup, uint16_t pid,
-                        int64_t expire_at, mqws_slice *payload) {
-    (void)m;
+static int send_publish(mqws_session *s, const uint8_t *topic, uint16_t topic_len,
+                        const mqws_props *pass, const uint32_t *sub_ids, uint32_t nsub, uint8_t qos,
+                        uint8_t retain, uint8_t dup, uint16_t pid, int64_t expire_at,
+                        mqws_slice *payload) {
     mqws_packet p;
     mqws_packet_init(&p, MQWS_PKT_PUBLISH);
     p.qos = qos;
@@ -664,7 +663,7 @@ static int send_msg(mqws_session *s, sess_msg *m, uint8_t dup) {
     const uint8_t *sp = m->data + m->topic_len + m->props_len;
     for (uint16_t i = 0; i < m->sub_id_count && i < MAX_SUB_IDS; i++)
         ids[i] = mqws__load32(sp + 4u * i);
-    return send_publish(s, m, m->data, m->topic_len, &pass, ids, m->sub_id_count, m->qos, m->retain,
+    return send_publish(s, m->data, m->topic_len, &pass, ids, m->sub_id_count, m->qos, m->retain,
                         dup, m->packet_id, m->expire_at, m->payload);
 }
 
@@ -803,7 +802,7 @@ int mqws_session_publish(mqws_session *s, const mqws_packet *pub, mqws_slice *pa
         uint32_t ids[MAX_SUB_IDS];
         for (uint32_t i = 0; i < nsub; i++)
             ids[i] = props->sub_ids ? props->sub_ids[i] : props->subscription_id;
-        rc = send_publish(s, NULL, pub->topic.ptr, (uint16_t)pub->topic.len, props, ids, nsub, 0,
+        rc = send_publish(s, pub->topic.ptr, (uint16_t)pub->topic.len, props, ids, nsub, 0,
                           pub->retain, 0, 0, expire_at, payload);
         if (rc == MQWS_ECLOSED)
             rc = MQWS_OK; /* expired already: nothing to send */

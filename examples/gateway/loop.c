@@ -608,7 +608,7 @@ static void do_accept(gw *g, glisten *l, int64_t now) {
 static int do_read(gw *g, gconn *k, int64_t now) {
     for (int i = 0; i < READ_BUDGET; i++) {
         if (mqws_broker_paused(g->b) || mqws_broker_conn_paused(k->c) || !mqws_conn_want_read(k->c))
-            return 0; /* rd_pending stays set: RESUME puts it back on the ready list */
+            return 0; /* F_RD stays set: RESUME puts it back on the ready list */
         ssize_t n = read(fd_of(g, k), g->rbuf, sizeof g->rbuf);
         g->m.read_calls++;
         if (n > 0) {

@@ -249,47 +249,81 @@ int mqws_props_next(mqws_prop_iter *it, mqws_prop *out) {
     return r > 0;
 }
 
-/* Skip to the next property with identifier `want`; its value starts at the returned pointer
- * (NULL at the end). */
-MQWS_INLINE const uint8_t *seek(mqws_prop_iter *it, unsigned want, size_t *size) {
-    const uint8_t *p = it->pos, *end = it->end;
-    if (!p)
-        return NULL;
+/* Skip properties from p until one of kind `want` (MQWS__PK_PAIR or MQWS__PK_VARINT, the two
+ * repeatable ones); returns its value's start, or NULL at the end or at a property that does not
+ * fit. */
+MQWS_INLINE const uint8_t *seek(const uint8_t *p, const uint8_t *end, unsigned want) {
     while (p < end) {
-        unsigned id = *p++;
-        unsigned kind = id < 0x2B ? mqws__prop_kind_of_id[id] : 0;
-        size_t sz = value_size(kind, p, end);
-        if (!sz)
-            break;
-        if (id == want) {
-            it->pos = p + sz;
-            *size = sz;
-            return p;
+        const uint8_t *v = p + 1;
+        size_t rem = (size_t)(end - v);
+        unsigned kind = mqws__props_by_id[*p].kind;
+        if (kind == want)
+            return v;
+        switch (kind) {
+            case MQWS__PK_BYTE:
+                if (rem < 1)
+                    return NULL;
+                p = v + 1;
+                break;
+            case MQWS__PK_U16:
+                if (rem < 2)
+                    return NULL;
+                p = v + 2;
+                break;
+            case MQWS__PK_U32:
+                if (rem < 4)
+                    return NULL;
+                p = v + 4;
+                break;
+            case MQWS__PK_STR:
+            case MQWS__PK_BIN: {
+                if (rem < 2 || rem < 2 + (size_t)mqws__load16(v))
+                    return NULL;
+                p = v + 2 + mqws__load16(v);
+                break;
+            }
+            default: {
+                size_t sz = value_size(kind, v, end);
+                if (!sz)
+                    return NULL;
+                p = v + sz;
+                break;
+            }
         }
-        p += sz;
     }
-    it->pos = end;
     return NULL;
 }
 
 int mqws_props_next_user(mqws_prop_iter *it, mqws_view *key, mqws_view *value) {
-    size_t sz;
-    const uint8_t *p = seek(it, MQWS_PROP_USER_PROPERTY, &sz);
-    if (!p)
+    if (!it->pos)
         return 0;
-    key->ptr = p + 2;
-    key->len = mqws__load16(p);
-    value->ptr = p + 4 + key->len;
-    value->len = mqws__load16(p + 2 + key->len);
+    const uint8_t *end = it->end;
+    const uint8_t *v = seek(it->pos, end, MQWS__PK_PAIR);
+    size_t rem = v ? (size_t)(end - v) : 0, kl, vl;
+    if (!v || rem < 4 || rem < 4 + (kl = mqws__load16(v)) ||
+        rem < 4 + kl + (vl = mqws__load16(v + 2 + kl))) {
+        it->pos = end;
+        return 0;
+    }
+    key->ptr = v + 2;
+    key->len = kl;
+    value->ptr = v + 4 + kl;
+    value->len = vl;
+    it->pos = v + 4 + kl + vl;
     return 1;
 }
 
 int mqws_props_next_sub_id(mqws_prop_iter *it, uint32_t *id) {
-    size_t sz;
-    const uint8_t *p = seek(it, MQWS_PROP_SUBSCRIPTION_IDENTIFIER, &sz);
-    if (!p)
+    if (!it->pos)
         return 0;
-    mqws__rd_varint(p, p + sz, id);
+    const uint8_t *end = it->end;
+    const uint8_t *v = seek(it->pos, end, MQWS__PK_VARINT);
+    int k = v ? mqws__rd_varint(v, end, id) : 0;
+    if (k <= 0) {
+        it->pos = end;
+        return 0;
+    }
+    it->pos = v + k;
     return 1;
 }
 

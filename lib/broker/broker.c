@@ -509,6 +509,37 @@ static void drop_event(mqws_broker *b, bk_conn *c, const mqws_packet *p, uint8_t
  * caller's template (see packet_template); its qos, retain and identifiers are overwritten.
  * Returns 1 if queued, 0 if not (dropped or offline QoS 0), MQWS_ENOMEM. `*slice` is created
  * on first use and shared by every delivery of the message. */
+/* QoS 0 PUBLISH headers of the message being routed, encoded once per wire variant
+ * (3.1/3.1.1 or 5.0, retain 0 or 1) and shared by every subscriber that takes that variant:
+ * a subscriber only copies a few dozen header bytes and references the payload. Deliveries that
+ * need their own header (5.0 with subscription identifiers, QoS 1/2, or a session with messages
+ * waiting) go through mqws_session_publish(). */
+#define HDR_MAX 384u
+typedef struct hdr_cache {
+    uint8_t state[4]; /* 0 not tried, 1 ready, 2 not available (too big, invalid) */
+    uint16_t len[4];
+    uint8_t buf[4][HDR_MAX];
+} hdr_cache;
+
+static const uint8_t *hdr_variant(hdr_cache *hc, mqws_packet *q, int v5, uint8_t retain,
+                                  size_t *len) {
+    int k = (v5 ? 2 : 0) + (retain ? 1 : 0);
+    if (hc->state[k] == 0) {
+        q->qos = 0;
+        q->retain = retain;
+        q->props.sub_ids = NULL;
+        q->props.sub_id_count = 0;
+        q->props.present &= ~MQWS_PROPF_SUBSCRIPTION_IDENTIFIER;
+        mqws_iovec iov[2];
+        int rc =
+            mqws_encode_publish_iov(q, v5 ? MQWS_MQTT_5 : MQWS_MQTT_311, hc->buf[k], HDR_MAX, iov);
+        hc->state[k] = rc == MQWS_OK ? 1 : 2;
+        hc->len[k] = rc == MQWS_OK ? (uint16_t)iov[0].len : 0;
+    }
+    *len = hc->len[k];
+    return hc->state[k] == 1 ? hc->buf[k] : NULL;
+}
+
 /* A copy of `p` to hand to the sessions: no DUP, no packet id, no alias, no identifiers. */
 static void packet_template(const mqws_packet *p, mqws_packet *q) {
     *q = *p;
@@ -520,7 +551,7 @@ static void packet_template(const mqws_packet *p, mqws_packet *q) {
 }
 
 static int deliver(mqws_broker *b, bk_sess *t, mqws_packet *q, uint8_t qos, uint8_t retain,
-                   const uint32_t *ids, uint32_t nids, mqws_slice **slice) {
+                   const uint32_t *ids, uint32_t nids, mqws_slice **slice, hdr_cache *hc) {
     mqws_session *ts = sess_session(t);
     if (!ts)
         return 0;
@@ -539,15 +570,27 @@ static int deliver(mqws_broker *b, bk_sess *t, mqws_packet *q, uint8_t qos, uint
      * the Message Expiry of what is queued on it counts from that clock. */
     if (q->props.present & MQWS_PROPF_MESSAGE_EXPIRY_INTERVAL)
         mqws_session_set_now(ts, b->now);
-    q->qos = qos;
-    q->retain = retain;
-    q->props.sub_ids = nids ? ids : NULL;
-    q->props.sub_id_count = nids;
-    if (nids)
-        q->props.present |= MQWS_PROPF_SUBSCRIPTION_IDENTIFIER;
-    else
-        q->props.present &= ~MQWS_PROPF_SUBSCRIPTION_IDENTIFIER;
-    int rc = mqws_session_publish(ts, q, *slice, NULL);
+    int rc = MQWS_ESTATE;
+    if (hc && qos == 0) {
+        int v5 = mqws_session_protocol_level(ts) == MQWS_MQTT_5;
+        size_t hl = 0;
+        const uint8_t *h = !v5 || !nids ? hdr_variant(hc, q, v5, retain, &hl) : NULL;
+        if (h) {
+            mqws_view hv = {h, hl};
+            rc = mqws_session_publish_encoded(ts, hv, *slice);
+        }
+    }
+    if (rc == MQWS_ESTATE) {
+        q->qos = qos;
+        q->retain = retain;
+        q->props.sub_ids = nids ? ids : NULL;
+        q->props.sub_id_count = nids;
+        if (nids)
+            q->props.present |= MQWS_PROPF_SUBSCRIPTION_IDENTIFIER;
+        else
+            q->props.present &= ~MQWS_PROPF_SUBSCRIPTION_IDENTIFIER;
+        rc = mqws_session_publish(ts, q, *slice, NULL);
+    }
     if (tc)
         mark_dirty(b, tc);
     if (rc == MQWS_OK) {
@@ -583,6 +626,8 @@ static int route(mqws_broker *b, bk_sess *from, mqws_view client_id, const mqws_
     b->routing = 1;
     mqws_packet q;
     packet_template(p, &q);
+    hdr_cache hc;
+    memset(hc.state, 0, sizeof(hc.state));
     mqws_slice *slice = NULL;
     int count = 0, err = 0;
     for (size_t i = 0; i < nd; i++) {
@@ -594,7 +639,7 @@ static int route(mqws_broker *b, bk_sess *from, mqws_view client_id, const mqws_
         uint8_t qos = p->qos < d->max_qos ? p->qos : d->max_qos; /* [MQTT-3.8.4-8] */
         /* [MQTT-3.3.1-12] [MQTT-3.3.1-13]: the retain flag of a forwarded message */
         uint8_t retain = d->retain_as_published ? p->retain : 0;
-        rc = deliver(b, d->user, &q, qos, retain, ids, n, &slice);
+        rc = deliver(b, d->user, &q, qos, retain, ids, n, &slice, &hc);
         if (rc > 0)
             count++;
         else if (rc < 0)
@@ -699,7 +744,7 @@ static int ret_one(void *vctx, const mqws_topic_msg *msg) {
     uint8_t qos = info.qos < x->granted ? info.qos : x->granted;
     uint32_t ids[1] = {x->sub_id};
     /* 3.1.1 [MQTT-3.3.1-8], 5.0 §3.3.1.3: retained messages sent on subscribe carry retain 1 */
-    (void)deliver(b, x->t, &p, qos, 1, ids, x->sub_id ? 1u : 0u, &sl); /* p is a fresh packet */
+    (void)deliver(b, x->t, &p, qos, 1, ids, x->sub_id ? 1u : 0u, &sl, NULL);
     mqws_slice_unref(sl);
     return 0;
 }

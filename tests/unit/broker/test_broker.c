@@ -86,6 +86,53 @@ TEST(publish_routes_to_v311_and_v5_subscribers) {
     finish(&n);
 }
 
+TEST(qos0_shared_headers_carry_properties_and_retain_per_variant) {
+    net n;
+    start(&n);
+    CHECK_INT(net_connect(&n, 0, V3, "v3"), 0);
+    CHECK_INT(net_connect(&n, 1, V5, "v5"), 0);
+    CHECK_INT(net_connect(&n, 2, V5, "v5rap"), 0);
+    CHECK_INT(net_connect(&n, 3, V5, "v5id"), 0);
+    CHECK_INT(net_connect(&n, 4, V5, "pub"), 0);
+    CHECK_INT(net_subscribe(&n, 0, "h/#", 0), 0);
+    CHECK_INT(net_subscribe(&n, 1, "h/#", 0), 0);
+    sub_opts rap = {0, 1, 2, 0};
+    CHECK_INT(net_subscribe_opts(&n, 2, "h/#", 0, &rap), 0);
+    sub_opts id = {0, 0, 2, 9};
+    CHECK_INT(net_subscribe_opts(&n, 3, "h/#", 0, &id), 0);
+    mqws_user_prop up = {mqws_view_cstr("k"), mqws_view_cstr("v")};
+    mqws_packet p;
+    mqws_packet_init(&p, MQWS_PKT_PUBLISH);
+    p.topic = mqws_view_cstr("h/1");
+    p.payload = mqws_view_cstr("body");
+    p.retain = 1;
+    p.props.user_props = &up;
+    p.props.user_prop_count = 1;
+    p.props.content_type = mqws_view_cstr("ct");
+    p.props.message_expiry = 30;
+    p.props.present |=
+        MQWS_PROPF_USER_PROPERTY | MQWS_PROPF_CONTENT_TYPE | MQWS_PROPF_MESSAGE_EXPIRY_INTERVAL;
+    CHECK(net_send(&n, 4, &p) > 0);
+    mqws_packet a;
+    CHECK(net_expect(&n, 0, MQWS_PKT_PUBLISH, &a));
+    CHECK_VIEW(a.topic, "h/1");
+    CHECK_VIEW(a.payload, "body");
+    CHECK_INT(a.retain, 0);
+    for (int i = 1; i <= 3; i++) {
+        CHECK(net_expect(&n, i, MQWS_PKT_PUBLISH, &a));
+        CHECK_VIEW(a.topic, "h/1");
+        CHECK_VIEW(a.payload, "body");
+        CHECK_INT(a.retain, i == 2 ? 1 : 0);
+        CHECK_VIEW(a.props.content_type, "ct");
+        CHECK_INT(a.props.message_expiry, 30);
+        CHECK_INT(a.props.user_prop_count, 1);
+        CHECK_INT(a.props.sub_id_count, i == 3 ? 1 : 0);
+        if (i == 3)
+            CHECK_INT(a.props.subscription_id, 9);
+    }
+    finish(&n);
+}
+
 TEST(v5_puback_0x10_when_no_matching_subscribers) {
     net n;
     start(&n);
@@ -1703,6 +1750,7 @@ TEST(config_validation) {
 int main(void) {
     RUN(connect_v311_and_v5_clients_get_connack);
     RUN(publish_routes_to_v311_and_v5_subscribers);
+    RUN(qos0_shared_headers_carry_properties_and_retain_per_variant);
     RUN(v5_puback_0x10_when_no_matching_subscribers);
     RUN(fan_out_shares_one_payload_slice);
     RUN(next_writable_reports_each_connection_once);

@@ -856,10 +856,8 @@ static void bind_and_accept(mqws_broker *b, bk_conn *c, const mqws_props *props)
     }
     bs->conn = c;
     c->sess = bs;
-    /* MQTT 3.1's CONNACK has no Session Present flag and the session engine refuses to encode
-     * one: resume without saying so (queued messages still flow; see build/api-requests.md). */
-    int say_present = present && mqws_session_protocol_level(s) != MQWS_MQTT_31;
-    int rc = mqws_session_accept(s, say_present, props);
+    /* (MQTT 3.1 has no Session Present flag: the session resumes and writes 0 on the wire.) */
+    int rc = mqws_session_accept(s, present, props);
     if (rc == MQWS_OK) {
         c->connected = 1;
         b->nconnected++;

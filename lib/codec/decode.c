@@ -689,15 +689,15 @@ void mqws_entry_iter_init(const mqws_packet *p, uint8_t level, mqws_entry_iter *
 }
 
 int mqws_subscribe_next(mqws_entry_iter *it, mqws_subscription *out) {
-    const uint8_t *p = it->pos;
-    mqws_view f;
-    if (!p || !rd_view(&p, it->end, &f) || p >= it->end) {
-        it->pos = it->end;
+    const uint8_t *p = it->pos, *end = it->end;
+    size_t n;
+    if (!p || end - p < 3 || (size_t)(end - p) < 3 + (n = mqws__load16(p))) {
+        it->pos = end;
         return 0;
     }
-    unsigned o = *p++;
-    it->pos = p;
-    out->filter = f;
+    unsigned o = p[2 + n];
+    out->filter.ptr = p + 2;
+    out->filter.len = n;
     out->qos = (uint8_t)(o & 3);
     if (it->level == MQWS_MQTT_5) {
         out->no_local = (uint8_t)((o >> 2) & 1);
@@ -706,6 +706,7 @@ int mqws_subscribe_next(mqws_entry_iter *it, mqws_subscription *out) {
     } else {
         out->no_local = out->retain_as_published = out->retain_handling = 0;
     }
+    it->pos = p + 3 + n;
     return 1;
 }
 

@@ -133,6 +133,42 @@ TEST(qos0_shared_headers_carry_properties_and_retain_per_variant) {
     finish(&n);
 }
 
+TEST(inbound_topic_alias_resolved_before_forwarding) {
+    /* The publisher's topic alias is its own (MQTT 5 §3.3.2.3.4): subscribers see the topic name
+     * (and no alias of the publisher's), with the other properties intact. */
+    net n;
+    start(&n);
+    CHECK_INT(net_connect(&n, 0, V5, "s5"), 0);
+    CHECK_INT(net_connect(&n, 1, V3, "s3"), 0);
+    CHECK_INT(net_connect(&n, 2, V5, "pub"), 0);
+    CHECK_INT(net_subscribe(&n, 0, "ta/#", 0), 0);
+    CHECK_INT(net_subscribe(&n, 1, "ta/#", 0), 0);
+    mqws_user_prop up = {mqws_view_cstr("u"), mqws_view_cstr("1")};
+    mqws_packet p;
+    mqws_packet_init(&p, MQWS_PKT_PUBLISH);
+    p.topic = mqws_view_cstr("ta/x");
+    p.payload = mqws_view_cstr("first");
+    p.props.topic_alias = 3;
+    p.props.user_props = &up;
+    p.props.user_prop_count = 1;
+    p.props.present |= MQWS_PROPF_TOPIC_ALIAS | MQWS_PROPF_USER_PROPERTY;
+    CHECK(net_send(&n, 2, &p) > 0);
+    p.topic.len = 0; /* the alias alone */
+    p.payload = mqws_view_cstr("second");
+    CHECK(net_send(&n, 2, &p) > 0);
+    mqws_packet a;
+    for (int k = 0; k < 2; k++) {
+        CHECK(net_expect(&n, 0, MQWS_PKT_PUBLISH, &a));
+        CHECK_VIEW(a.topic, "ta/x");
+        CHECK(!(a.props.present & MQWS_PROPF_TOPIC_ALIAS));
+        CHECK_INT(a.props.user_prop_count, 1);
+        CHECK(net_expect(&n, 1, MQWS_PKT_PUBLISH, &a));
+        CHECK_VIEW(a.topic, "ta/x");
+        CHECK_VIEW(a.payload, k ? "second" : "first");
+    }
+    finish(&n);
+}
+
 TEST(v5_puback_0x10_when_no_matching_subscribers) {
     net n;
     start(&n);
@@ -1751,6 +1787,7 @@ int main(void) {
     RUN(connect_v311_and_v5_clients_get_connack);
     RUN(publish_routes_to_v311_and_v5_subscribers);
     RUN(qos0_shared_headers_carry_properties_and_retain_per_variant);
+    RUN(inbound_topic_alias_resolved_before_forwarding);
     RUN(v5_puback_0x10_when_no_matching_subscribers);
     RUN(fan_out_shares_one_payload_slice);
     RUN(next_writable_reports_each_connection_once);

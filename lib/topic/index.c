@@ -131,9 +131,10 @@ typedef struct shape {
 } shape;
 
 typedef struct slot {
-    uint32_t hash;
-    uint32_t fh; /* 0 = empty */
+    uint32_t hash; /* SLOT_EMPTY when empty */
+    uint32_t fh;   /* 0 = empty */
 } slot;
+#define SLOT_EMPTY 0xFFFFFFFFu
 
 /* Slab: fents are carved from 64 KiB chunks and named by 32-bit handles
  * (chunk << 13 | offset / 8), so a table slot is 8 bytes. Entries above SMALL_MAX get a
@@ -163,7 +164,7 @@ struct mqws_topic_index {
     uint32_t free_head[NCLASS];
     /* table */
     slot *tab;
-    uint32_t tab_cap, tab_count;
+    uint32_t tab_cap, tab_size, tab_count; /* homes in [0, cap); size = cap + pad slots */
     /* shapes */
     shape *shapes;
     uint16_t *active;
@@ -315,18 +316,20 @@ static void parse_filter(const mqws_topic_index *x, const uint8_t *s, size_t len
  * already multiplied at every level; the high bits are the well-mixed ones, and the table uses
  * the high bits for the home slot). */
 MQWS_INLINE uint32_t key_final(uint64_t k, uint64_t shape_seed) {
-    return (uint32_t)(((k ^ shape_seed) * MQWS__K1) >> 32);
+    uint32_t h = (uint32_t)(((k ^ shape_seed) * MQWS__K1) >> 32);
+    return h - (h == SLOT_EMPTY); /* never the empty marker */
 }
 
 /* Key of a filter (or of a topic under a shape): the literal levels chained from the index
  * seed, then the shape mixed in. mqws_topic_match() computes the same value from shared
  * prefixes. */
-static uint32_t shape_key(const mqws_topic_index *x, const shape *sh, const uint64_t *lh) {
+static uint32_t shape_key(const mqws_topic_index *x, const shape *sh, uint64_t sseed,
+                          const uint64_t *lh) {
     uint64_t k = x->cfg.seed;
     for (uint32_t i = 0; i < sh->nlev; i++)
         if (!(sh->plus >> i & 1u))
             k = mqws__topic_combine(k, lh[i]);
-    return key_final(k, sh->seed);
+    return key_final(k, sseed);
 }
 
 static uint64_t shape_seed(const mqws_topic_index *x, uint32_t id) {
@@ -382,68 +385,103 @@ static int shape_reserve(mqws_topic_index *x, uint32_t *id) {
 
 /* ---- table ---------------------------------------------------------------------------------- */
 
-/* Table size is any integer; the home slot is (hash * cap) >> 32, so the table can grow by
- * 1.5x instead of 2x (8 bytes per slot, load 0.53..0.8). */
+/* Ordered linear probing (Amble and Knuth). Homes are in [0, cap) and the home slot
+ * (hash * cap) >> 32 is monotone in the hash, so the table is kept sorted by hash: every entry
+ * sits at or after its home, entries of one cluster are in hash order (which is also home order,
+ * i.e. Robin Hood order), and a run never wraps: the array has `size = cap + pad` slots and its
+ * last slot is always empty. A lookup walks `while (slot.hash < key)`, then collects the slots
+ * whose hash equals the key; an empty slot has hash SLOT_EMPTY, larger than any key, so it ends
+ * both loops with no separate emptiness or distance test. The table size is any integer, so it
+ * grows by 1.5x instead of doubling. */
 MQWS_INLINE uint32_t home_of(uint32_t hash, uint32_t cap) {
     return (uint32_t)(((uint64_t)hash * cap) >> 32);
 }
 
-/* Robin Hood linear probing: entries stay ordered by home slot within a run, so a lookup
- * stops as soon as it meets an entry closer to its home than the probe is (short unsuccessful
- * searches, which most shape probes are), and entries with the same hash are adjacent. */
-MQWS_INLINE uint32_t dist_of(uint32_t hash, uint32_t i, uint32_t cap) {
-    uint32_t h = home_of(hash, cap);
-    return i >= h ? i - h : i + cap - h;
+static uint32_t tab_pad(uint32_t cap) { return 32u + cap / 32u; }
+
+/* First empty slot at or after the home of `hash`: where an insertion's shift ends. */
+static uint32_t tab_run_end(const slot *tab, uint32_t cap, uint32_t hash) {
+    uint32_t i = home_of(hash, cap);
+    while (tab[i].fh)
+        i++;
+    return i;
 }
 
+/* Insert keeping the order; the caller checked that the run ends before the last slot. */
 static void tab_put(slot *tab, uint32_t cap, uint32_t hash, uint32_t fh) {
     slot e = {hash, fh};
-    uint32_t i = home_of(hash, cap), d = 0;
+    uint32_t i = home_of(hash, cap);
+    while (tab[i].hash <= hash)
+        i++;
     while (tab[i].fh) {
-        uint32_t dd = dist_of(tab[i].hash, i, cap);
-        if (dd < d) {
-            slot tmp = tab[i];
-            tab[i] = e;
-            e = tmp;
-            d = dd;
-        }
-        i = i + 1 == cap ? 0 : i + 1;
-        d++;
+        slot tmp = tab[i];
+        tab[i] = e;
+        e = tmp;
+        i++;
     }
     tab[i] = e;
 }
 
-static int tab_reserve(mqws_topic_index *x) {
-    if ((uint64_t)(x->tab_count + 1) * 5 <= (uint64_t)x->tab_cap * 4)
-        return MQWS_OK;
-    uint64_t nc64 = x->tab_cap ? (uint64_t)x->tab_cap + x->tab_cap / 2 : 16;
-    if (nc64 > 0xFFFFFFF0u)
-        return MQWS_ELIMIT;
-    uint32_t nc = (uint32_t)nc64;
-    slot *t = ialloc(x, nc * sizeof(slot));
-    if (!t)
-        return MQWS_ENOMEM;
-    memset(t, 0, nc * sizeof(slot));
-    for (uint32_t i = 0; i < x->tab_cap; i++)
-        if (x->tab[i].fh)
-            tab_put(t, nc, x->tab[i].hash, x->tab[i].fh);
-    ifree(x, x->tab, x->tab_cap * sizeof(slot));
-    x->tab = t;
-    x->tab_cap = nc;
-    return MQWS_OK;
+static void tab_clear(slot *t, uint32_t n) {
+    for (uint32_t i = 0; i < n; i++) {
+        t[i].hash = SLOT_EMPTY;
+        t[i].fh = 0;
+    }
 }
 
+/* Room for one more entry with key `hash`: load at most 0.8, and the run the insertion shifts
+ * must end before the last slot (else grow; in practice only at the load limit). */
+static int tab_reserve(mqws_topic_index *x, uint32_t hash) {
+    if (x->tab_cap && (uint64_t)(x->tab_count + 1) * 5 <= (uint64_t)x->tab_cap * 4 &&
+        tab_run_end(x->tab, x->tab_cap, hash) + 1 < x->tab_size)
+        return MQWS_OK;
+    uint64_t nc64 = x->tab_cap ? (uint64_t)x->tab_cap + x->tab_cap / 2 : 16;
+    for (;;) {
+        if (nc64 + tab_pad((uint32_t)(nc64 < 0xFFFFFFF0u ? nc64 : 0)) > 0xFFFFFFF0u)
+            return MQWS_ELIMIT;
+        uint32_t nc = (uint32_t)nc64, ns = nc + tab_pad(nc);
+        slot *t = ialloc(x, (size_t)ns * sizeof(slot));
+        if (!t)
+            return MQWS_ENOMEM;
+        tab_clear(t, ns);
+        /* The old table is sorted by hash: append each entry at max(home, previous + 1). */
+        uint32_t next = 0, ok = 1;
+        for (uint32_t i = 0; i < x->tab_size && ok; i++) {
+            if (!x->tab[i].fh)
+                continue;
+            uint32_t h = home_of(x->tab[i].hash, nc);
+            uint32_t at = h > next ? h : next;
+            if (at + 1 >= ns) {
+                ok = 0;
+                break;
+            }
+            t[at] = x->tab[i];
+            next = at + 1;
+        }
+        if (ok && tab_run_end(t, nc, hash) + 1 < ns) {
+            ifree(x, x->tab, (size_t)x->tab_size * sizeof(slot));
+            x->tab = t;
+            x->tab_cap = nc;
+            x->tab_size = ns;
+            return MQWS_OK;
+        }
+        ifree(x, t, (size_t)ns * sizeof(slot)); /* a run reached the end: larger */
+        nc64 += nc64 / 2;
+    }
+}
+
+/* Backward shift: pull the rest of the cluster one slot closer to home. */
 static void tab_del(mqws_topic_index *x, uint32_t i) {
-    uint32_t cap = x->tab_cap;
-    for (;;) { /* backward shift: pull the rest of the run one slot closer to home */
-        uint32_t j = i + 1 == cap ? 0 : i + 1;
-        if (!x->tab[j].fh || dist_of(x->tab[j].hash, j, cap) == 0)
+    const uint32_t cap = x->tab_cap;
+    for (;;) {
+        uint32_t j = i + 1;
+        if (!x->tab[j].fh || home_of(x->tab[j].hash, cap) == j)
             break;
         x->tab[i] = x->tab[j];
         i = j;
     }
     x->tab[i].fh = 0;
-    x->tab[i].hash = 0;
+    x->tab[i].hash = SLOT_EMPTY;
     x->tab_count--;
 }
 
@@ -458,12 +496,12 @@ static uint32_t tab_find(const mqws_topic_index *x, uint32_t hash, uint32_t sid,
                          mqws_view group) {
     if (!x->tab_cap)
         return NO_POS;
-    uint32_t cap = x->tab_cap;
-    for (uint32_t i = home_of(hash, cap), d = 0;
-         x->tab[i].fh && dist_of(x->tab[i].hash, i, cap) >= d; i = i + 1 == cap ? 0 : i + 1, d++) {
-        if (x->tab[i].hash == hash && fent_is(F(x, x->tab[i].fh), sid, filter, group))
+    uint32_t i = home_of(hash, x->tab_cap);
+    while (x->tab[i].hash < hash)
+        i++;
+    for (; x->tab[i].hash == hash; i++)
+        if (fent_is(F(x, x->tab[i].fh), sid, filter, group))
             return i;
-    }
     return NO_POS;
 }
 
@@ -585,10 +623,10 @@ static void fent_delete(mqws_topic_index *x, uint32_t fh) {
     parsed p;
     parse_filter(x, f->text, f->len, &p);
     shape *sh = &x->shapes[f->shape];
-    uint32_t hash = shape_key(x, sh, p.lh);
+    uint32_t hash = shape_key(x, sh, sh->seed, p.lh);
     uint32_t i = home_of(hash, x->tab_cap);
     while (x->tab[i].fh != fh)
-        i = i + 1 == x->tab_cap ? 0 : i + 1;
+        i++;
     tab_del(x, i);
     if (f->glen)
         x->ngroups--;
@@ -647,7 +685,7 @@ void mqws_topic_index_free(mqws_topic_index *x) {
         mqws__free(x->a, s, sizeof *s);
         s = n;
     }
-    for (uint32_t i = 0; i < x->tab_cap; i++) {
+    for (uint32_t i = 0; i < x->tab_size; i++) {
         if (x->tab[i].fh) {
             fent *f = F(x, x->tab[i].fh);
             if (f->flags & FENT_VEC)
@@ -657,7 +695,7 @@ void mqws_topic_index_free(mqws_topic_index *x) {
     for (uint32_t i = 1; i < x->nchunks; i++)
         mqws__free(x->a, x->chunks[i].base, x->chunks[i].size);
     mqws__free(x->a, x->chunks, x->chunks_cap * sizeof(chunk));
-    mqws__free(x->a, x->tab, x->tab_cap * sizeof(slot));
+    mqws__free(x->a, x->tab, (size_t)x->tab_size * sizeof(slot));
     mqws__free(x->a, x->shapes, x->shapes_cap * sizeof(shape));
     mqws__free(x->a, x->active, x->shapes_cap * sizeof(uint16_t));
     mqws__free(x->a, x, sizeof *x);
@@ -741,7 +779,7 @@ int mqws_topic_subscribe(mqws_topic_index *x, mqws_topic_subscriber *o, const ui
     int sid = shape_find(x, &p.sh);
     uint32_t hash = 0, si = NO_POS;
     if (sid >= 0) {
-        hash = shape_key(x, &x->shapes[sid], p.lh);
+        hash = shape_key(x, &x->shapes[sid], x->shapes[sid].seed, p.lh);
         si = tab_find(x, hash, (uint32_t)sid, filter, group);
     }
     if (si != NO_POS) {
@@ -793,7 +831,9 @@ int mqws_topic_subscribe(mqws_topic_index *x, mqws_topic_subscriber *o, const ui
             if (rc)
                 return rc;
         }
-        rc = tab_reserve(x);
+        hash = shape_key(x, sid < 0 ? &p.sh : &x->shapes[sid],
+                         sid < 0 ? shape_seed(x, new_sid) : x->shapes[sid].seed, p.lh);
+        rc = tab_reserve(x, hash);
         if (rc)
             return rc;
         size_t fsz = fent_size(filter.len + group.len);
@@ -823,7 +863,6 @@ int mqws_topic_subscribe(mqws_topic_index *x, mqws_topic_subscriber *o, const ui
         }
         shape *sh = &x->shapes[sid];
         sh->refs++;
-        hash = shape_key(x, sh, p.lh);
         fent *f = F(x, fh);
         f->len = (uint16_t)filter.len;
         f->glen = (uint16_t)group.len;
@@ -863,7 +902,8 @@ int mqws_topic_unsubscribe(mqws_topic_index *x, mqws_topic_subscriber *o, const 
     int sid = shape_find(x, &p.sh);
     if (sid < 0)
         return MQWS_ENOTFOUND;
-    uint32_t si = tab_find(x, shape_key(x, &x->shapes[sid], p.lh), (uint32_t)sid, filter, group);
+    uint32_t si = tab_find(x, shape_key(x, &x->shapes[sid], x->shapes[sid].seed, p.lh),
+                           (uint32_t)sid, filter, group);
     if (si == NO_POS)
         return MQWS_ENOTFOUND;
     uint32_t fh = x->tab[si].fh;
@@ -1157,13 +1197,10 @@ static int flush_keys(mctx *c) {
     c->nk = 0;
     for (uint32_t b = 0; b < nk; b++) {
         const uint32_t key = c->keys[b];
-        for (uint32_t i = home_of(key, cap), d = 0; x->tab[i].fh;
-             i = i + 1 == cap ? 0 : i + 1, d++) {
-            if (x->tab[i].hash != key) {
-                if (dist_of(x->tab[i].hash, i, cap) < d)
-                    break; /* Robin Hood order: the key cannot be further on */
-                continue;
-            }
+        uint32_t i = home_of(key, cap);
+        while (x->tab[i].hash < key)
+            i++;
+        for (; x->tab[i].hash == key; i++) {
             if (c->nc == MAXCAND && flush_cands(c))
                 return 1;
             PREFETCH(F(x, x->tab[i].fh));

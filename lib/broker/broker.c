@@ -701,11 +701,15 @@ static int publish_in(mqws_broker *b, bk_conn *c, bk_sess *from, mqws_view clien
 /* ------------------------------------------------------------------------------------------ */
 /* Retained messages on subscribe */
 
+#define RET_EXPIRED_MAX 16u
+
 typedef struct ret_ctx {
     mqws_broker *b;
     bk_sess *t;
     uint8_t granted;
     uint32_t sub_id;
+    uint32_t n_expired;
+    const mqws_topic_msg *expired[RET_EXPIRED_MAX]; /* referenced, deleted after the match */
 } ret_ctx;
 
 static void ret_release(void *ud, const void *data, size_t len) {
@@ -727,8 +731,15 @@ static int ret_one(void *vctx, const mqws_topic_msg *msg) {
     if (info.user) {
         int64_t at = (int64_t)(info.user & ~(uint64_t)1);
         int64_t left = at - b->now;
-        if (left <= 0)
-            return 0; /* expired: not delivered [MQTT-3.3.2-5] */
+        if (left <= 0) {
+            /* Expired: not delivered [MQTT-3.3.2-5], and removed once the walk is over (the
+             * store cannot change during it). */
+            if (x->n_expired < RET_EXPIRED_MAX) {
+                mqws_topic_msg_ref(msg);
+                x->expired[x->n_expired++] = msg;
+            }
+            return 0;
+        }
         p.props.message_expiry = (uint32_t)((left + 999) / 1000);
         p.props.present |= MQWS_PROPF_MESSAGE_EXPIRY_INTERVAL;
     }
@@ -1086,8 +1097,23 @@ static void cb_subscribe(mqws_session *s, const mqws_packet *p, uint8_t *verdict
         mqws_view g, f;
         if (mqws_topic_parse_share(e.filter.ptr, e.filter.len, &g, &f) != 0)
             continue;
-        ret_ctx x = {b, bs, v, sub_id};
+        ret_ctx x;
+        memset(&x, 0, sizeof(x));
+        x.b = b;
+        x.t = bs;
+        x.granted = v;
+        x.sub_id = sub_id;
         (void)mqws_topic_store_match(b->store, e.filter.ptr, e.filter.len, ret_one, &x);
+        for (uint32_t k = 0; k < x.n_expired; k++) {
+            mqws_topic_msg_info info;
+            mqws_topic_msg_get(x.expired[k], &info);
+            if (mqws_topic_store_get(b->store, info.topic.ptr, info.topic.len) == x.expired[k]) {
+                mqws_topic_retain del;
+                memset(&del, 0, sizeof(del));
+                (void)mqws_topic_store_set(b->store, info.topic.ptr, info.topic.len, &del);
+            }
+            mqws_topic_msg_unref(x.expired[k]);
+        }
     }
 }
 

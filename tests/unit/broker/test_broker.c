@@ -451,6 +451,10 @@ TEST(retained_message_expiry_is_honoured_and_decremented) {
     net_tick(&n, n.now + 7000);
     CHECK_INT(net_subscribe(&n, 1, "e", 0), 0);
     CHECK_INT(net_count_publish(&n, 1), 0); /* [MQTT-3.3.2-5] */
+    mqws_broker_stats st;
+    st.size = sizeof(st);
+    mqws_broker_stats_get(n.b, &st);
+    CHECK_INT(st.retained, 0); /* and gone from the store */
     finish(&n);
 }
 

@@ -54,14 +54,12 @@ typedef struct mqws_broker mqws_broker;
 /* ------------------------------------------------------------------------------------------ */
 /* Configuration */
 
-/* mqws_broker_config.rate_policy: what happens to a PUBLISH over a message-rate limit. */
-#define MQWS_BROKER_RATE_DISCONNECT                                                                \
-    0u /* 5.0: DISCONNECT 0x96 Message rate too high; 3.1.1: the                                   \
-          connection is closed (the will is published) */
-#define MQWS_BROKER_RATE_DROP                                                                      \
-    1u /* the message is not routed: 5.0 QoS 1/2 get PUBACK /                                      \
-          PUBREC 0x97 Quota exceeded; QoS 0 and 3.1.1 are                                          \
-          acknowledged normally and dropped (counted) */
+/* mqws_broker_config.rate_policy: what happens to a PUBLISH over a message-rate limit.
+ * DISCONNECT: 5.0 DISCONNECT 0x96 Message rate too high; 3.1.1: the connection is closed (the
+ * will is published). DROP: the message is not routed; 5.0 QoS 1/2 get PUBACK / PUBREC 0x97
+ * Quota exceeded; QoS 0 and 3.1.1 are acknowledged normally and dropped (counted). */
+#define MQWS_BROKER_RATE_DISCONNECT 0u
+#define MQWS_BROKER_RATE_DROP       1u
 
 /* Initialise with MQWS_BROKER_CONFIG_INIT and change fields. Copied by mqws_broker_new(). */
 typedef struct mqws_broker_config {
@@ -132,9 +130,11 @@ typedef struct mqws_broker_config {
 /* ------------------------------------------------------------------------------------------ */
 /* Hooks: how the host authenticates, authorises and observes. Every hook is optional; unset
  * hooks allow everything (the "plain default": bind the listeners to loopback, or set them).
- * Hooks run inside mqws_broker_recv / _tick / _release calls. Inside a hook the host may call
- * mqws_broker_auth_answer / _auth_continue / _disconnect / _publish / _stats and the getters,
- * but not mqws_broker_recv, _sent, _tick, _release, _close_all or _free. */
+ * Hooks run inside the broker's calls (recv, tick, eof, release, disconnect, ...). Inside a
+ * hook the host may call mqws_broker_auth_answer / _auth_continue / _disconnect / _publish /
+ * _stats_get and the getters (their follow-up work runs when the outer call returns);
+ * mqws_broker_recv returns MQWS_ESTATE and mqws_broker_tick does nothing there; _sent,
+ * _next_writable, _release, _close_all and _free must not be called from a hook. */
 
 /* authenticate() and mqws_broker_auth_answer() results besides a reason code: */
 #define MQWS_BROKER_AUTH_OK 0 /* accept (CONNACK 0x00; re-authentication: AUTH 0x00) */
@@ -270,7 +270,8 @@ MQWS_API void mqws_broker_release(mqws_broker *b, mqws_conn *c);
 
 /** Close `c` gracefully: 5.0 DISCONNECT with `reason` (e.g. 0x98 Administrative action), then
  * the connection ends once its output is written. A connection still authenticating is refused
- * with `reason` (>= 0x80). MQWS_OK or MQWS_ECLOSED. */
+ * with `reason` (>= 0x80). Called from a hook while a message is being routed (a DROP or PAUSE
+ * event), the close happens when the outer call returns. MQWS_OK or MQWS_ECLOSED. */
 MQWS_API int mqws_broker_disconnect(mqws_broker *b, mqws_conn *c, uint8_t reason);
 
 /** Close every connection as mqws_broker_disconnect() does (0x8B Server shutting down for a
@@ -295,7 +296,8 @@ MQWS_API int mqws_broker_conn_paused(const mqws_conn *c);
 /** Answer a pending authenticate() (ASYNC) for `c`: `reason` MQWS_BROKER_AUTH_OK (0) accepts
  * (CONNACK 0x00, or AUTH 0x00 for a re-authentication) with optional CONNACK / AUTH `props`
  * (Authentication Method and Data, reason string, user properties; may be NULL), a reason
- * >= 0x80 refuses. MQWS_OK, MQWS_ESTATE (nothing pending), MQWS_ECLOSED. */
+ * >= 0x80 refuses. MQWS_OK, MQWS_ESTATE (nothing pending, or called from a hook during a routing),
+ * MQWS_ECLOSED. */
 MQWS_API int mqws_broker_auth_answer(mqws_broker *b, mqws_conn *c, int reason,
                                      const mqws_props *props);
 

@@ -361,6 +361,10 @@ static void process_touched(mqws_broker *b) {
         bk_conn *c = CONTAINER(b->touch.next, bk_conn, touch);
         link_del(&c->touch);
         c->in_touch = 0;
+        if (c->defer_close) {
+            c->defer_close = 0;
+            (void)mqws_conn_close(c->conn, c->defer_reason);
+        }
         conn_tick(b, c);
         mark_dirty(b, c);
     }
@@ -372,6 +376,19 @@ static void process_dead(mqws_broker *b) {
         b->dead = s->dead_next;
         sess_destroy(b, s);
     }
+}
+
+/* Entry points may be called from inside hooks (mqws_broker_disconnect, _auth_answer, _publish
+ * from on_event or authenticate). Only the outermost call ticks connections and processes the
+ * touched and dead lists, so no session is ever ticked from inside one of its own callbacks. */
+static int enter(mqws_broker *b) { return b->depth++ == 0; }
+
+static void leave(mqws_broker *b, int outer) {
+    if (outer) {
+        process_dead(b);
+        process_touched(b);
+    }
+    b->depth--;
 }
 
 static void set_now(mqws_broker *b, int64_t now) {
@@ -1447,6 +1464,9 @@ int64_t mqws_broker_recv(mqws_broker *b, mqws_conn *conn, uint8_t *buf, size_t l
     bk_conn *c = bk_of(conn);
     if (!b || !c)
         return MQWS_EINVAL;
+    if (b->depth)
+        return MQWS_ESTATE; /* not from inside a hook */
+    int outer = enter(b);
     set_now(b, now_ms);
     /* The session's clock must be current before its input: keepalive counts from here. */
     conn_tick(b, c);
@@ -1454,8 +1474,7 @@ int64_t mqws_broker_recv(mqws_broker *b, mqws_conn *conn, uint8_t *buf, size_t l
     if (rc > 0)
         b->bytes_in += (uint64_t)rc;
     touch(b, c);
-    process_dead(b);
-    process_touched(b);
+    leave(b, outer);
     return rc;
 }
 
@@ -1473,7 +1492,10 @@ void mqws_broker_sent(mqws_broker *b, mqws_conn *conn, size_t n) {
 mqws_conn *mqws_broker_next_writable(mqws_broker *b) {
     if (!b)
         return NULL;
-    process_touched(b);
+    if (!b->depth) {
+        int outer = enter(b);
+        leave(b, outer);
+    }
     if (link_empty(&b->dirty))
         return NULL;
     bk_conn *c = CONTAINER(b->dirty.next, bk_conn, dirty);
@@ -1486,21 +1508,25 @@ void mqws_broker_eof(mqws_broker *b, mqws_conn *conn) {
     bk_conn *c = bk_of(conn);
     if (!b || !c)
         return;
-    conn_tick(b, c); /* will delay and session expiry count from now */
+    int outer = enter(b);
+    if (outer)
+        conn_tick(b, c); /* will delay and session expiry count from now */
     mqws_conn_eof(conn);
     touch(b, c);
-    process_dead(b);
-    process_touched(b);
+    leave(b, outer);
 }
 
 void mqws_broker_release(mqws_broker *b, mqws_conn *conn) {
     bk_conn *c = bk_of(conn);
     if (!b || !c)
         return;
-    conn_tick(b, c);
+    int outer = enter(b);
+    if (outer)
+        conn_tick(b, c);
     if (mqws_conn_want_read(conn) || mqws_conn_want_write(conn))
         mqws_conn_eof(conn);
-    process_dead(b);
+    if (outer)
+        process_dead(b);
     bk_sess *bs = c->sess;
     if (bs) {
         /* The session outlives its socket: keep it offline until resumed or expired. */
@@ -1524,19 +1550,29 @@ void mqws_broker_release(mqws_broker *b, mqws_conn *conn) {
     if (c->refuse)
         b->nrefusing--;
     conn_destroy(b, c);
-    process_dead(b);
-    process_touched(b);
+    leave(b, outer);
 }
 
 int mqws_broker_disconnect(mqws_broker *b, mqws_conn *conn, uint8_t reason) {
     bk_conn *c = bk_of(conn);
     if (!b || !c)
         return MQWS_EINVAL;
-    conn_tick(b, c);
+    if (b->routing) {
+        /* A hook during a routing (a DROP or PAUSE event): closing now could end a session the
+         * routing is still delivering to; close when the outer call returns. */
+        if (!mqws_conn_want_read(conn))
+            return MQWS_ECLOSED;
+        c->defer_close = 1;
+        c->defer_reason = reason;
+        touch(b, c);
+        return MQWS_OK;
+    }
+    int outer = enter(b);
+    if (outer)
+        conn_tick(b, c);
     int rc = mqws_conn_close(conn, reason);
     touch(b, c);
-    process_dead(b);
-    process_touched(b);
+    leave(b, outer);
     return rc;
 }
 
@@ -1544,9 +1580,11 @@ void mqws_broker_close_all(mqws_broker *b, uint8_t reason) {
     if (!b)
         return;
     b->closing = 1;
+    int outer = enter(b);
     for (bk_link *l = b->conns.next; l != &b->conns; l = l->next) {
         bk_conn *c = CONTAINER(l, bk_conn, all);
-        conn_tick(b, c);
+        if (outer)
+            conn_tick(b, c);
         mqws_session *s = mqws_conn_session(c->conn);
         if (mqws_session_state(s) == MQWS_SESSION_CONNECTING)
             refuse(b, c, MQWS_RC_SERVER_UNAVAILABLE, NULL); /* 0x8B is not a CONNACK code */
@@ -1554,8 +1592,7 @@ void mqws_broker_close_all(mqws_broker *b, uint8_t reason) {
             (void)mqws_conn_close(c->conn, reason);
         touch(b, c);
     }
-    process_dead(b);
-    process_touched(b);
+    leave(b, outer);
 }
 
 int mqws_broker_paused(const mqws_broker *b) { return b ? b->gpaused : 0; }
@@ -1571,12 +1608,13 @@ int mqws_broker_auth_answer(mqws_broker *b, mqws_conn *conn, int reason, const m
         return MQWS_EINVAL;
     if (!mqws_conn_want_read(conn))
         return MQWS_ECLOSED;
-    if (!c->auth || reason == MQWS_BROKER_AUTH_ASYNC)
+    if (!c->auth || reason == MQWS_BROKER_AUTH_ASYNC || b->routing)
         return MQWS_ESTATE;
-    conn_tick(b, c);
+    int outer = enter(b);
+    if (outer)
+        conn_tick(b, c);
     auth_result(b, c, reason, props, NULL);
-    process_dead(b);
-    process_touched(b);
+    leave(b, outer);
     return MQWS_OK;
 }
 
@@ -1634,6 +1672,9 @@ static void sys_publish_all(mqws_broker *b) {
 int64_t mqws_broker_tick(mqws_broker *b, int64_t now_ms) {
     if (!b)
         return NO_DEADLINE;
+    if (b->depth) /* not from inside a hook */
+        return b->heap_n ? b->heap[0].at : NO_DEADLINE;
+    int outer = enter(b);
     set_now(b, now_ms);
     process_touched(b);
     while (b->heap_n && b->heap[0].at <= b->now) {
@@ -1647,11 +1688,11 @@ int64_t mqws_broker_tick(mqws_broker *b, int64_t now_ms) {
         }
         process_dead(b);
     }
-    process_touched(b);
     if (b->sys_interval_ms && b->now >= b->next_sys) {
         sys_publish_all(b);
         b->next_sys = b->now + b->sys_interval_ms;
     }
+    leave(b, outer);
     int64_t next = b->heap_n ? b->heap[0].at : NO_DEADLINE;
     if (b->sys_interval_ms && b->next_sys < next)
         next = b->next_sys;
@@ -1665,9 +1706,10 @@ int mqws_broker_publish(mqws_broker *b, const mqws_packet *pub) {
         return MQWS_EINVAL;
     if (b->routing)
         return MQWS_ESTATE;
+    int outer = enter(b);
     mqws_view none = {NULL, 0};
     int n = publish_in(b, NULL, NULL, none, pub);
-    process_touched(b);
+    leave(b, outer);
     return n;
 }
 

@@ -51,7 +51,9 @@ struct bk_conn {
     uint8_t refuse;    /* non-zero: answer the CONNECT with this reason */
     uint8_t auth;      /* 0 none, 1 CONNECT pending, 2 re-authentication pending */
     uint8_t clean_start;
-    uint8_t closed; /* on_close seen */
+    uint8_t closed;       /* on_close seen */
+    uint8_t defer_close;  /* 1: mqws_broker_disconnect() asked during a routing */
+    uint8_t defer_reason; /* its reason */
 };
 
 /* One client identifier's session record: subscriptions, and the session object (inside the
@@ -127,6 +129,7 @@ struct mqws_broker {
     mqws_topic_sub_id *ids;
     size_t ids_cap;
     int routing; /* depth guard: routing is not reentrant */
+    int depth;   /* nesting of API calls (hooks calling back in) */
 
     int64_t now;
     int64_t start; /* first time seen; INT64_MIN until then */

@@ -1260,6 +1260,88 @@ TEST(acl_denies_publish_and_subscribe) {
     finish(&n);
 }
 
+static net *hook_net;
+static void kick_on_connect(void *user, const mqws_broker_event *ev) {
+    net *n = user;
+    net_on_event(user, ev);
+    if (ev->type == MQWS_BROKER_EV_CONNECT && mqws_view_eq(ev->client_id, mqws_view_cstr("bad")))
+        CHECK_INT(mqws_broker_disconnect(n->b, ev->conn, MQWS_RC_ADMINISTRATIVE_ACTION), MQWS_OK);
+    if (ev->type == MQWS_BROKER_EV_CONNECT) {
+        mqws_packet p;
+        mqws_packet_init(&p, MQWS_PKT_PUBLISH);
+        p.topic = mqws_view_cstr("joined");
+        p.payload = ev->client_id;
+        CHECK(mqws_broker_publish(n->b, &p) >= 0);
+        uint8_t junk[2] = {0xC0, 0x00};
+        CHECK_INT(mqws_broker_recv(n->b, ev->conn, junk, 2, n->now), MQWS_ESTATE);
+    }
+    (void)hook_net;
+}
+
+TEST(hooks_may_disconnect_and_publish_from_inside_an_event) {
+    net n;
+    net_init(&n, 0);
+    n.hooks.on_event = kick_on_connect;
+    CHECK_INT(net_start(&n), 0);
+    hook_net = &n;
+    CHECK_INT(net_connect(&n, 0, V5, "watch"), 0);
+    CHECK_INT(net_subscribe(&n, 0, "joined", 0), 0);
+    CHECK_INT(net_connect(&n, 1, V5, "bad"), 0);
+    mqws_packet a;
+    CHECK(net_expect(&n, 1, MQWS_PKT_DISCONNECT, &a));
+    CHECK_INT(a.reason_code, MQWS_RC_ADMINISTRATIVE_ACTION);
+    CHECK(n.cli[1].finished);
+    CHECK_INT(net_connect(&n, 2, V3, "good"), 0);
+    CHECK(n.cli[2].c != NULL);
+    CHECK(net_expect(&n, 0, MQWS_PKT_PUBLISH, &a));
+    CHECK_VIEW(a.payload, "bad");
+    CHECK(net_expect(&n, 0, MQWS_PKT_PUBLISH, &a));
+    CHECK_VIEW(a.payload, "good");
+    finish(&n);
+}
+
+static void kick_on_drop(void *user, const mqws_broker_event *ev) {
+    net *n = user;
+    net_on_event(user, ev);
+    if (ev->type == MQWS_BROKER_EV_DROP && ev->conn)
+        (void)mqws_broker_disconnect(n->b, ev->conn, MQWS_RC_ADMINISTRATIVE_ACTION);
+}
+
+TEST(host_kicks_a_slow_consumer_from_its_drop_event) {
+    net n;
+    net_init(&n, 0);
+    n.hooks.on_event = kick_on_drop;
+    n.cfg.out_high = 600;
+    n.cfg.out_low = 100;
+    CHECK_INT(net_start(&n), 0);
+    CHECK_INT(net_connect(&n, 0, V5, "slow"), 0);
+    CHECK_INT(net_connect(&n, 1, V3, "slow3"), 0);
+    CHECK_INT(net_connect(&n, 2, V5, "pub"), 0);
+    CHECK_INT(net_subscribe(&n, 0, "t", 0), 0);
+    CHECK_INT(net_subscribe(&n, 1, "t", 0), 0);
+    n.cli[0].hold = 1;
+    n.cli[1].hold = 1;
+    char big[201];
+    memset(big, 'z', 200);
+    big[200] = 0;
+    for (int k = 0; k < 6; k++)
+        CHECK(net_publish(&n, 2, "t", big, 0, 0, 0) > 0);
+    CHECK(!mqws_conn_want_read(n.cli[0].c));
+    CHECK(!mqws_conn_want_read(n.cli[1].c));
+    net_unhold(&n, 0);
+    net_unhold(&n, 1);
+    CHECK(n.cli[0].finished);
+    CHECK(n.cli[1].finished);
+    mqws_packet a;
+    int got = 0;
+    while (net_next(&n, 0, &a))
+        if (a.type == MQWS_PKT_DISCONNECT)
+            got = a.reason_code;
+    CHECK_INT(got, MQWS_RC_ADMINISTRATIVE_ACTION);
+    CHECK(n.cli[2].c != NULL);
+    finish(&n);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Admission and limits */
 
@@ -1835,6 +1917,8 @@ int main(void) {
     RUN(v5_enhanced_authentication_exchange);
     RUN(v5_auth_method_without_hook_is_refused_0x8c);
     RUN(acl_denies_publish_and_subscribe);
+    RUN(hooks_may_disconnect_and_publish_from_inside_an_event);
+    RUN(host_kicks_a_slow_consumer_from_its_drop_event);
     RUN(admission_max_connections_refuses_cleanly_0x89_and_0x03);
     RUN(admission_max_connecting_and_refuse_backlog);
     RUN(admission_max_sessions_refused_0x97);

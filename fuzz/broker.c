@@ -9,9 +9,12 @@
  *   4 publish: the host publishes one byte k as payload on topic "f/<k % 4>", QoS k % 3, retain
  *              k & 4
  *   5 stop:    mqws_broker_close_all()
- * Whatever the script, nothing may crash, and every byte the broker allocated must be returned
- * by mqws_broker_free().
- * SPDX-License-Identifier: MIT */
+ *   6 answer:  one byte k: answer the client's pending authentication (k even: accept, odd:
+ *              refuse 0x87)
+ * Hooks: client ids starting with 'a' are authenticated asynchronously; topics starting with
+ * "f/3" are refused by the ACL; a DROP event disconnects the slow connection (deferred by the
+ * broker while it routes). Whatever the script, nothing may crash, and every byte the broker
+ * allocated must be returned by mqws_broker_free(). SPDX-License-Identifier: MIT */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +56,35 @@ static void fz_free_fn(void *ud, void *p, size_t n) {
 
 static int slot[4];
 
+static int fz_authenticate(void *user, mqws_conn *c, void *cu, const mqws_packet *p) {
+    (void)user;
+    (void)c;
+    (void)cu;
+    if (p->type == MQWS_PKT_CONNECT && p->client_id.len && p->client_id.ptr[0] == 'a')
+        return MQWS_BROKER_AUTH_ASYNC;
+    return MQWS_BROKER_AUTH_OK;
+}
+
+static int fz_authorize(void *user, mqws_conn *c, void *cu, int action, mqws_view id,
+                        mqws_view topic, uint8_t qos, uint8_t retain) {
+    (void)user;
+    (void)c;
+    (void)cu;
+    (void)action;
+    (void)id;
+    (void)qos;
+    (void)retain;
+    return topic.len >= 3 && memcmp(topic.ptr, "f/3", 3) == 0 ? 0x87 : 0;
+}
+
+static mqws_broker *fz_self;
+
+static void fz_event(void *user, const mqws_broker_event *ev) {
+    (void)user;
+    if (ev->type == MQWS_BROKER_EV_DROP && ev->conn)
+        (void)mqws_broker_disconnect(fz_self, ev->conn, 0x98);
+}
+
 static void write_out(mqws_broker *b, mqws_conn *c, int half) {
     mqws_iovec iov[16];
     size_t k = mqws_conn_pending(c, iov, 16), total = 0;
@@ -74,9 +106,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     cfg.out_low = 1024;
     cfg.max_connections = 3;
     cfg.client_msg_rate = 50;
-    mqws_broker *b = mqws_broker_new(&cfg, NULL, NULL);
+    mqws_broker_hooks hooks = MQWS_BROKER_HOOKS_INIT;
+    hooks.authenticate = fz_authenticate;
+    hooks.authorize = fz_authorize;
+    hooks.on_event = fz_event;
+    mqws_broker *b = mqws_broker_new(&cfg, &hooks, &fz_self);
     if (!b)
         return 0;
+    fz_self = b;
     int64_t now = 1000;
     mqws_conn *c[4];
     for (int i = 0; i < 4; i++)
@@ -86,7 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     while (pos < size) {
         uint8_t op = data[pos++];
         int who = op & 3;
-        switch ((op >> 2) % 6) {
+        switch ((op >> 2) % 7) {
             case 0: {
                 if (pos >= size)
                     break;
@@ -130,9 +167,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 (void)mqws_broker_publish(b, &p);
                 break;
             }
-            default:
+            case 5:
                 mqws_broker_close_all(b, 0x8B);
                 break;
+            default: {
+                uint8_t k = pos < size ? data[pos++] : 0;
+                if (c[who])
+                    (void)mqws_broker_auth_answer(b, c[who], (k & 1) ? 0x87 : 0, NULL);
+                break;
+            }
         }
         /* The host's loop pass: write what is pending, close what is finished. */
         mqws_conn *w;
@@ -150,6 +193,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     st.size = sizeof(st);
     (void)mqws_broker_stats_get(b, &st);
     mqws_broker_free(b);
+    fz_self = NULL;
     if (fa.live != 0)
         abort(); /* a leak */
     return 0;

@@ -576,8 +576,10 @@ MQWS_NOINLINE static int subscribe_fast(const uint8_t *buf, size_t len, uint8_t 
     }
     const uint8_t *first = p;
     const unsigned sub = type == MQWS_PKT_SUBSCRIBE;
-    /* Option bits that must be 0, and (5.0) QoS 3 or Retain Handling 3 checked below. */
-    const unsigned reserved = level == MQWS_MQTT_5 ? 0xC0u : 0xFCu;
+    /* Valid option bytes: 0..2 before 5.0; at 5.0 bits 7-6 clear and neither QoS nor Retain
+     * Handling 3, the 36 values whose bit is set in `ok5`. */
+    const uint64_t ok5 = 0x0000777777777777ull;
+    const int v5 = level == MQWS_MQTT_5;
     uint32_t count = 0;
     while (p < end) {
         if (MQWS_UNLIKELY(end - p < 2))
@@ -589,7 +591,7 @@ MQWS_NOINLINE static int subscribe_fast(const uint8_t *buf, size_t len, uint8_t 
         p = f + n;
         if (sub) {
             unsigned o = *p++;
-            if (MQWS_UNLIKELY((o & reserved) || (o & 3) == 3 || (o & 0x30) == 0x30))
+            if (MQWS_UNLIKELY(v5 ? o >= 0x40 || !((ok5 >> o) & 1) : o > 2))
                 goto full;
         }
         if (MQWS_UNLIKELY(!mqws__fast_filter(f, n) || (level == MQWS_MQTT_5 && f[0] == '$')))

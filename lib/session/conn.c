@@ -223,7 +223,7 @@ static int ws_start(mqws_conn *c) {
         return rc;
     w->ws_ready = 1;
     mqws_view sp = mqws_ws_handshake_subprotocol(w->hs);
-    if (sp.len <= sizeof(w->subproto)) {
+    if (sp.len && sp.len <= sizeof(w->subproto)) {
         memcpy(w->subproto, sp.ptr, sp.len);
         w->subproto_len = (uint8_t)sp.len;
     }

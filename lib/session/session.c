@@ -26,52 +26,78 @@ static int sess_is_open(const mqws_session *s) { return s->state < MQWS_SESSION_
 /* ------------------------------------------------------------------------------------------ */
 /* Output queue */
 
-static void out_free_item(mqws_session *s, sess_out *it) {
-    mqws_slice_unref(it->payload);
-    mqws__free(s->a, it, sizeof(*it) + it->cap);
+static void out_free_ent(mqws_session *s, sess_ent *e) {
+    mqws_slice_unref(e->payload);
+    mqws__free(s->a, e->chunk, e->cap);
+}
+
+static void out_free_array(mqws_session *s) {
+    mqws__free(s->a, s->ent, (size_t)s->ent_cap * sizeof(sess_ent));
+    s->ent = NULL;
+    s->ent_head = s->ent_n = s->ent_cap = 0;
 }
 
 static void out_clear(mqws_session *s) {
-    sess_out *it = s->out_head;
-    while (it) {
-        sess_out *next = it->next;
-        out_free_item(s, it);
-        it = next;
-    }
-    s->out_head = s->out_tail = NULL;
+    for (uint32_t i = 0; i < s->ent_n; i++)
+        out_free_ent(s, &s->ent[s->ent_head + i]);
+    out_free_array(s);
     s->out_off = 0;
     s->out_bytes = 0;
 }
 
-static void out_append(mqws_session *s, sess_out *it) {
-    it->next = NULL;
-    if (s->out_tail)
-        s->out_tail->next = it;
-    else
-        s->out_head = it;
-    s->out_tail = it;
+static sess_ent *out_tail(mqws_session *s) {
+    return s->ent_n ? &s->ent[s->ent_head + s->ent_n - 1] : NULL;
+}
+
+/* Append an entry for `chunk` (cap bytes, len used) and `payload` (reference taken by the
+ * caller). MQWS_ENOMEM leaves the queue unchanged; the caller still owns the chunk. */
+static int out_push(mqws_session *s, uint8_t *chunk, uint32_t len, uint32_t cap,
+                    mqws_slice *payload) {
+    if (s->ent_head + s->ent_n == s->ent_cap) {
+        if (s->ent_head > s->ent_n) { /* slide the window back instead of growing */
+            memmove(s->ent, s->ent + s->ent_head, (size_t)s->ent_n * sizeof(sess_ent));
+            s->ent_head = 0;
+        } else {
+            if (s->ent_cap > UINT32_MAX / 2u / sizeof(sess_ent))
+                return MQWS_ENOMEM;
+            uint32_t ncap = s->ent_cap ? s->ent_cap * 2u : 4u;
+            sess_ent *ne = s->ent ? mqws__realloc(s->a, s->ent, s->ent_cap * sizeof(sess_ent),
+                                                  ncap * sizeof(sess_ent))
+                                  : mqws__alloc(s->a, ncap * sizeof(sess_ent));
+            if (!ne)
+                return MQWS_ENOMEM;
+            s->ent = ne;
+            s->ent_cap = ncap;
+        }
+    }
+    sess_ent *e = &s->ent[s->ent_head + s->ent_n++];
+    e->chunk = chunk;
+    e->payload = payload;
+    e->len = len;
+    e->cap = cap;
+    return MQWS_OK;
 }
 
 /* Room for n contiguous control bytes at the end of the queue; commit with out_commit(). */
 static uint8_t *out_reserve(mqws_session *s, size_t n) {
-    sess_out *t = s->out_tail;
+    sess_ent *t = out_tail(s);
     if (t && !t->payload && (size_t)(t->cap - t->len) >= n)
-        return t->data + t->len;
+        return t->chunk + t->len;
     if (n > UINT32_MAX - 64u)
         return NULL;
     uint32_t cap = (uint32_t)(n < 48u ? 48u : n);
-    sess_out *it = mqws__alloc(s->a, sizeof(*it) + cap);
-    if (!it)
+    uint8_t *chunk = mqws__alloc(s->a, cap);
+    if (!chunk)
         return NULL;
-    it->payload = NULL;
-    it->cap = cap;
-    it->len = 0;
-    out_append(s, it);
-    return it->data;
+    if (out_push(s, chunk, 0, cap, NULL) < 0) {
+        mqws__free(s->a, chunk, cap);
+        return NULL;
+    }
+    return chunk;
 }
 
 static void out_commit(mqws_session *s, size_t n) {
-    s->out_tail->len += (uint32_t)n;
+    s->ent[s->ent_head + s->ent_n - 1].len += (uint32_t)n; /* out_reserve made the tail */
     s->out_bytes += n;
     s->packets_out++;
     s->bytes_out += n;
@@ -103,29 +129,21 @@ static int queue_raw(mqws_session *s, const uint8_t *b, size_t n) {
     return MQWS_OK;
 }
 
-/* A fan-out allocates each subscriber's chunks interleaved with everyone else's: walking a
- * queue is a chain of cache misses unless the next node is fetched while this one is used. */
-#if defined(__GNUC__) || defined(__clang__)
-#define PREFETCH(p) __builtin_prefetch(p)
-#else
-#define PREFETCH(p) ((void)(p))
-#endif
-
 size_t mqws_session_pending(mqws_session *s, mqws_iovec *iov, size_t max) {
     size_t n = 0, off = s->out_off;
-    for (sess_out *it = s->out_head; it && n < max; it = it->next) {
-        PREFETCH(it->next);
-        if (off < it->len) {
-            iov[n].base = it->data + off;
-            iov[n].len = it->len - off;
+    const sess_ent *e = s->ent ? s->ent + s->ent_head : NULL;
+    for (uint32_t i = 0; i < s->ent_n && n < max; i++, e++) {
+        if (off < e->len) {
+            iov[n].base = e->chunk + off;
+            iov[n].len = e->len - off;
             n++;
             off = 0;
         } else {
-            off -= it->len;
+            off -= e->len;
         }
-        if (it->payload && off < it->payload->len && n < max) {
-            iov[n].base = it->payload->data + off;
-            iov[n].len = it->payload->len - off;
+        if (e->payload && off < e->payload->len && n < max) {
+            iov[n].base = e->payload->data + off;
+            iov[n].len = e->payload->len - off;
             n++;
         }
         off = 0;
@@ -136,10 +154,9 @@ size_t mqws_session_pending(mqws_session *s, mqws_iovec *iov, size_t max) {
 size_t mqws_session_pending_bytes(const mqws_session *s) { return s->out_bytes; }
 
 void mqws_session_sent(mqws_session *s, size_t n) {
-    while (s->out_head) {
-        sess_out *it = s->out_head;
-        PREFETCH(it->next);
-        size_t total = it->len + (it->payload ? it->payload->len : 0);
+    while (s->ent_n) {
+        sess_ent *e = &s->ent[s->ent_head];
+        size_t total = e->len + (e->payload ? e->payload->len : 0);
         size_t left = total - s->out_off;
         if (n < left) {
             s->out_off += n;
@@ -148,12 +165,13 @@ void mqws_session_sent(mqws_session *s, size_t n) {
         }
         n -= left;
         s->out_bytes -= left;
-        s->out_head = it->next;
-        if (!s->out_head)
-            s->out_tail = NULL;
         s->out_off = 0;
-        out_free_item(s, it);
+        out_free_ent(s, e);
+        s->ent_head++;
+        s->ent_n--;
     }
+    if (s->ent_n == 0 && s->ent)
+        out_free_array(s); /* idle sessions hold nothing */
     if (s->state == MQWS_SESSION_CLOSING && s->out_bytes == 0)
         s->state = MQWS_SESSION_CLOSED;
 }
@@ -633,21 +651,22 @@ static int send_publish(mqws_session *s, const uint8_t *topic, uint16_t topic_le
     size_t hdr = total - p.payload.len;
     if (hdr > UINT32_MAX)
         return MQWS_ETOOBIG;
-    sess_out *it = mqws__alloc(s->a, sizeof(*it) + hdr);
-    if (!it)
+    uint8_t *chunk = mqws__alloc(s->a, hdr);
+    if (!chunk)
         return MQWS_ENOMEM;
-    it->cap = (uint32_t)hdr;
-    it->len = 0;
-    it->payload = NULL;
     mqws_iovec iov[2];
-    rc = mqws_encode_publish_iov(&p, s->level, it->data, hdr, iov);
-    if (rc < 0 || iov[0].len != hdr) {
-        mqws__free(s->a, it, sizeof(*it) + hdr);
-        return rc < 0 ? rc : MQWS_EINTERNAL;
+    rc = mqws_encode_publish_iov(&p, s->level, chunk, hdr, iov);
+    if (rc >= 0 && iov[0].len != hdr)
+        rc = MQWS_EINTERNAL;
+    if (rc >= 0)
+        rc = out_push(s, chunk, (uint32_t)hdr, (uint32_t)hdr,
+                      p.payload.len ? mqws_slice_ref(payload) : NULL);
+    if (rc < 0) {
+        if (p.payload.len)
+            mqws_slice_unref(payload); /* the reference out_push did not take */
+        mqws__free(s->a, chunk, hdr);
+        return rc;
     }
-    it->len = (uint32_t)hdr;
-    it->payload = p.payload.len ? mqws_slice_ref(payload) : NULL;
-    out_append(s, it);
     s->out_bytes += total;
     s->bytes_out += total;
     s->packets_out++;
@@ -882,13 +901,17 @@ int mqws_session_publish_encoded(mqws_session *s, mqws_view header, mqws_slice *
         s->dropped++;
         return MQWS_ETOOBIG;
     }
-    sess_out *it = mqws__alloc(s->a, sizeof(*it) + header.len);
-    if (!it)
+    uint8_t *chunk = mqws__alloc(s->a, header.len);
+    if (!chunk)
         return MQWS_ENOMEM;
-    memcpy(it->data, header.ptr, header.len);
-    it->cap = it->len = (uint32_t)header.len;
-    it->payload = plen ? mqws_slice_ref(payload) : NULL;
-    out_append(s, it);
+    memcpy(chunk, header.ptr, header.len);
+    if (out_push(s, chunk, (uint32_t)header.len, (uint32_t)header.len,
+                 plen ? mqws_slice_ref(payload) : NULL) < 0) {
+        if (plen)
+            mqws_slice_unref(payload);
+        mqws__free(s->a, chunk, header.len);
+        return MQWS_ENOMEM;
+    }
     s->out_bytes += header.len + plen;
     s->bytes_out += header.len + plen;
     s->packets_out++;
@@ -1000,8 +1023,9 @@ uint32_t mqws_session_expiry_interval(const mqws_session *s) { return s->session
 
 size_t mqws__session_heap(const mqws_session *s) {
     size_t n = sizeof(*s) + s->client_id_len + (s->inbuf ? s->in_total : 0) + s->early_len;
-    for (const sess_out *it = s->out_head; it; it = it->next)
-        n += sizeof(*it) + it->cap;
+    n += (size_t)s->ent_cap * sizeof(sess_ent);
+    for (uint32_t i = 0; i < s->ent_n; i++)
+        n += s->ent[s->ent_head + i].cap;
     for (const sess_msg *m = s->infl_head; m; m = m->next)
         n += msg_size(m);
     for (const sess_msg *m = s->q_head; m; m = m->next)

@@ -32,14 +32,17 @@ struct mqws_slice {
     uint32_t inline_data; /* 1: data follows the struct in the same block */
 };
 
-/* One chunk of output: header/control bytes in data[0..len), then an optional payload slice. */
-typedef struct sess_out {
-    struct sess_out *next;
+/* One entry of the output queue: control / header bytes in chunk[0..len) (an allocation of
+ * `cap` bytes), then an optional payload slice. The entries live in one array (a window
+ * [ent_head, ent_head + ent_n) of ent_cap slots) so that walking the queue reads memory in
+ * order: a fan-out allocates each subscriber's chunks interleaved with everyone else's, and a
+ * linked list of them is a chain of cache misses. The array is freed when the queue empties. */
+typedef struct sess_ent {
+    uint8_t *chunk;
     mqws_slice *payload;
-    uint32_t cap;
     uint32_t len;
-    uint8_t data[];
-} sess_out;
+    uint32_t cap;
+} sess_ent;
 
 /* An outbound application message kept for the send window, the offline queue or until it is
  * acknowledged. data[] holds the topic, then the pass-through property block (wire format:
@@ -106,9 +109,8 @@ struct mqws_session {
     int64_t ping_sent_at; /* client: 0 when no PINGREQ is outstanding */
 
     /* Output queue */
-    sess_out *out_head;
-    sess_out *out_tail;
-    size_t out_off; /* bytes of out_head already sent */
+    sess_ent *ent;
+    size_t out_off; /* bytes of the first entry already sent */
     size_t out_bytes;
 
     /* Outbound messages: in flight (sent, awaiting ack) and waiting (window or offline). */
@@ -144,6 +146,9 @@ struct mqws_session {
     uint32_t queue_max_messages;
     uint32_t queue_max_bytes;
     uint32_t alias_clock;
+    uint32_t ent_head;
+    uint32_t ent_n;
+    uint32_t ent_cap;
 
     uint16_t client_id_len;
     uint16_t keep_alive;

@@ -52,6 +52,8 @@ static const opt opts[] = {
     O("backlog", T_U32, backlog, "listen(2) backlog (4096)"),
     O("allow-v31", T_BOOL, allow_v31, "accept MQTT 3.1 (MQIsdp) clients: yes/no (yes)"),
     O("slab-allocator", T_BOOL, slab_allocator, "size-class allocator for the library (yes)"),
+    O("allow-remote", T_BOOL, allow_remote, "accept clients not on loopback: yes/no (no)"),
+    O("password-file", T_STR, password_file, "require user:password from this file"),
 };
 
 void gw_config_defaults(gw_config *cfg) {

@@ -44,6 +44,8 @@ typedef struct gw_config {
     uint32_t backlog;
     uint32_t allow_v31;
     uint32_t slab_allocator;
+    uint32_t allow_remote;
+    char password_file[256];
 } gw_config;
 
 /* config.c */
@@ -129,6 +131,11 @@ void gw_metrics_json(gw *g, gw_buf *out);
 const mqws_allocator *gw_allocator(int use_slab);
 void gw_allocator_stats(uint64_t *chunk_bytes, uint64_t *in_use, uint64_t *large);
 void gw_allocator_free_all(void);
+
+/* auth.c: the authenticate hook's decision (0 or a 5.0 reason code >= 0x80). */
+int gw_auth_load(const char *path); /* 0, or -1 after printing why */
+void gw_auth_free(void);
+int gw_auth_check(int loopback, int allow_remote, const mqws_packet *connect_or_auth);
 
 /* http.c: the on_http callback of WebSocket-port connections. */
 void gw_http_init(gw *g);

@@ -279,6 +279,24 @@ static void on_event(void *user, const mqws_broker_event *ev) {
     }
 }
 
+static int is_loopback(const gconn *k) {
+    static const uint8_t v6_loop[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (k->family == AF_INET)
+        return k->addr[0] == 127;
+    if (k->family == AF_INET6)
+        return memcmp(k->addr, v6_loop, 16) == 0 ||
+               (memcmp(k->addr, v4_mapped, 12) == 0 && k->addr[12] == 127);
+    return 0;
+}
+
+static int on_authenticate(void *user, mqws_conn *c, void *conn_user, const mqws_packet *p) {
+    gw *g = user;
+    const gconn *k = conn_user;
+    (void)c;
+    return gw_auth_check(k ? is_loopback(k) : 0, g->cfg.allow_remote != 0, p);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Setup */
 
@@ -340,6 +358,7 @@ gw *gw_new(const gw_config *cfg) {
     }
     mqws_broker_hooks hooks = MQWS_BROKER_HOOKS_INIT;
     hooks.on_event = on_event;
+    hooks.authenticate = on_authenticate;
     g->b = mqws_broker_new(&bc, &hooks, g);
     if (!g->b) {
         fprintf(stderr, "mqws-gateway: cannot create the broker (invalid limits?)\n");

@@ -48,6 +48,11 @@ int main(int argc, char **argv) {
     gw_log_level = cfg.log_level;
     if (strcmp(mqws_version(), MQWS_VERSION_STRING) != 0)
         gw_log(GW_LOG_WARN, "library version %s, headers %s", mqws_version(), MQWS_VERSION_STRING);
+    if (cfg.password_file[0] && gw_auth_load(cfg.password_file) != 0)
+        return 2;
+    if (cfg.allow_remote && !cfg.password_file[0])
+        gw_log(GW_LOG_WARN, "allow-remote without a password-file: anyone who can reach the "
+                            "listeners may connect");
     raise_nofile();
     gw *g = gw_new(&cfg);
     if (!g)
@@ -60,5 +65,6 @@ int main(int argc, char **argv) {
     int status = gw_run(g);
     gw_free(g);
     gw_allocator_free_all();
+    gw_auth_free();
     return status;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """mqws-gateway as a program: flags, config file, clean errors (bad flags, port in use, too
-many open files), signals (SIGINT/SIGTERM: DISCONNECT 0x8B to 5.0 clients, exit 0), log lines
+many open files), authentication (password file, loopback-only default), signals (SIGINT/SIGTERM: DISCONNECT 0x8B to 5.0 clients, exit 0), log lines
 and levels, and writev batching (far fewer writev calls than messages when pipelining).
 
 usage: cli.py MQWS_GATEWAY
@@ -16,8 +16,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gwlib import (Gateway, Results, connect_packet, publish_packet,  # noqa: E402
-                   raw_client, recv_exact, recv_packet, subscribe_packet, wait_for)
+from gwlib import (Gateway, Results, connect_packet, mstr, publish_packet,  # noqa: E402
+                   raw_client, recv_exact, recv_packet, subscribe_packet, varint, wait_for)
 
 
 def run(gwbin, *args, timeout=10):
@@ -161,6 +161,49 @@ def main():
             p.kill()
             p.wait()
         logf.close()
+
+    # Authentication: password file, loopback-only default, allow-remote.
+    pw = os.path.join(tmp, "passwords")
+    with open(pw, "w") as f:
+        f.write("# user:password\nalice:s3cret\nbob:pw:with:colons\n")
+
+    def connack(port, user=None, password=None, host="127.0.0.1"):
+        body = mstr("MQTT") + bytes([4, 0x02 | (0x80 if user else 0) |
+                                     (0x40 if password else 0)]) + (60).to_bytes(2, "big")
+        body += mstr("authtest") + (mstr(user) if user else b"") + \
+            (mstr(password) if password else b"")
+        try:
+            with socket.create_connection((host, port), timeout=5) as s:
+                s.sendall(b"\x10" + varint(len(body)) + body)
+                return recv_exact(s, 4)[3]
+        except (OSError, EOFError) as e:
+            return repr(e)
+
+    with Gateway(gwbin, "--password-file", pw) as gw:
+        codes = [connack(gw.mqtt), connack(gw.mqtt, "alice", "s3cret"),
+                 connack(gw.mqtt, "alice", "nope"), connack(gw.mqtt, "bob", "pw:with:colons"),
+                 connack(gw.mqtt, "carol", "x")]
+        res.check("password file: only known user:password pairs connect (3.1.1 codes)",
+                  codes == [4, 0, 4, 0, 4], repr(codes))
+        gw.stop()
+    remote = None
+    try:
+        out = subprocess.run(["hostname", "-I"], capture_output=True, text=True, timeout=5).stdout
+        remote = next((a for a in out.split() if "." in a and not a.startswith("127.")), None)
+    except (OSError, subprocess.SubprocessError):
+        pass
+    if remote:
+        with Gateway(gwbin, "--mqtt-host", "0.0.0.0") as gw:
+            res.check("clients not on loopback are refused by default (0x05)",
+                      connack(gw.mqtt, host=remote) == 5 and connack(gw.mqtt) == 0,
+                      "%r via %s" % (connack(gw.mqtt, host=remote), remote))
+            gw.stop()
+        with Gateway(gwbin, "--mqtt-host", "0.0.0.0", "--allow-remote", "yes") as gw:
+            res.check("--allow-remote yes lets them in",
+                      connack(gw.mqtt, host=remote) == 0)
+            gw.stop()
+    else:
+        print("info: no non-loopback IPv4 address here; remote-client checks not run")
 
     # writev batching: 10,000 pipelined QoS 0 messages reach one subscriber in far fewer writes.
     with Gateway(gwbin, log_level="warn") as gw:

@@ -14,9 +14,10 @@ build: deps
 	 else CC=gcc meson setup $(BUILD) >/dev/null; fi
 	@ninja -C $(BUILD)
 
-# Until the gateway lands, `run` decodes a sample capture with mqws-inspect.
+# `run` starts the example gateway (MQTT 127.0.0.1:1883, WebSocket 127.0.0.1:8080/mqtt).
+# Extra gateway flags: make run ARGS="--log-level debug".
 run: build
-	@scripts/run.sh $(BUILD)
+	@scripts/run.sh $(BUILD) $(ARGS)
 
 test:
 	@scripts/test-all.sh

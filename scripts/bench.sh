@@ -22,12 +22,9 @@ $build/bench/bench_ws
 echo "== session engine"
 $build/bench/bench_session 0.5 3
 if [ "${COMPARE:-0}" = 1 ]; then
-    if [ ! -f build/release/build.ninja ]; then
-        meson setup build/release --buildtype=release >/dev/null
-    fi
-    ninja -C build/release >/dev/null
     echo "== gateway vs mosquitto (loadgen)"
-    bench/gateway_compare.sh build/release 3
+    bench/gateway_compare.sh $build 3
     echo "== mqws-bench scenarios vs mosquitto"
-    bench/compare.sh
+    BENCH=$build/examples/bench/mqws-bench GATEWAY=$build/examples/gateway/mqws-gateway \
+        bench/compare.sh
 fi

@@ -7,6 +7,10 @@
 #include "internal.h"
 #include "mqws/codec.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define MQWS_COLD     __attribute__((cold, noinline))
 #define MQWS_NOINLINE __attribute__((noinline))
@@ -83,6 +87,20 @@ MQWS_INLINE uint64_t mqws__swar_word(uint64_t w, int topic) {
         bad |= ((w | 0x0808080808080808ull) ^ 0x2B2B2B2B2B2B2B2Bull) - MQWS__ONES;
     return bad;
 }
+/* The 16 bytes of words a and b are ASCII without NUL, '+' or '#'. With SSE2 the work stays in
+ * vector registers (no 64-bit constants to hold), which keeps short leaf paths free of spills. */
+MQWS_INLINE int mqws__topic_words_ok(uint64_t a, uint64_t b) {
+#if defined(__SSE2__)
+    __m128i v = _mm_set_epi64x((long long)b, (long long)a);
+    __m128i bad =
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_setzero_si128()),
+                     _mm_cmpeq_epi8(_mm_or_si128(v, _mm_set1_epi8(8)), _mm_set1_epi8(0x2B)));
+    return _mm_movemask_epi8(_mm_or_si128(bad, v)) == 0;
+#else
+    return !((mqws__swar_word(a, 1) | mqws__swar_word(b, 1)) & MQWS__HIGHS);
+#endif
+}
+
 /* 1 if s[0..n) is ASCII without NUL (and, if `topic`, without '+' and '#'). */
 MQWS_INLINE int mqws__fast_text(const uint8_t *s, size_t n, int topic) {
     uint64_t bad;

@@ -1,6 +1,8 @@
 /* Decoding: one packet from a buffer of exactly its size, validated as the spec requires, into
  * views over that buffer. No allocation; one pass; the rules live in rules.c.
  * SPDX-License-Identifier: MIT */
+#include <stddef.h>
+
 #include "codec_internal.h"
 
 #define V5(level) ((level) == MQWS_MQTT_5)
@@ -14,14 +16,12 @@
     mqws__fail(err, MQWS_EMALFORMED, V5(level) ? "§2.1.4" : "§2.2.3",                              \
                "bytes left over after the last field", OFF(q))
 
-static void props_clear(mqws_props *pr) {
+/* user_prop_count .. sub_ids are contiguous: one memset of that range. */
+#define PROPS_TAIL_OFF offsetof(mqws_props, user_prop_count)
+#define PROPS_TAIL_LEN (offsetof(mqws_props, sub_ids) + sizeof(void *) - PROPS_TAIL_OFF)
+MQWS_INLINE void props_clear(mqws_props *pr) {
     pr->present = 0;
-    pr->user_prop_count = 0;
-    pr->sub_id_count = 0;
-    pr->raw.ptr = NULL;
-    pr->raw.len = 0;
-    pr->user_props = NULL;
-    pr->sub_ids = NULL;
+    memset((uint8_t *)pr + PROPS_TAIL_OFF, 0, PROPS_TAIL_LEN);
 }
 
 MQWS_INLINE int rd_view(const uint8_t **pp, const uint8_t *end, mqws_view *v) {
@@ -676,6 +676,41 @@ MQWS_NOINLINE static int decode_v5(const uint8_t *buf, size_t len, uint32_t flag
 
 int mqws_decode(const uint8_t *buf, size_t len, uint8_t level, uint32_t flags, mqws_packet *out,
                 mqws_decode_error *err) {
+    /* The most common packet of all, as a leaf: a valid 3.x PUBLISH of 4..129 bytes with a
+     * topic of 1..16 ASCII bytes (no NUL, no wildcard), flags allowed [MQTT-3.3.1-2]
+     * [MQTT-3.3.1-4], a non-zero packet id at QoS > 0. Anything else goes the long way. */
+    if (MQWS_LIKELY((unsigned)(level - MQWS_MQTT_31) < 2u && buf)) {
+        unsigned b0 = buf[0], x = b0 - (MQWS_PKT_PUBLISH << 4);
+        size_t rl = buf[1];
+        if (MQWS_LIKELY(x < 32u && ((0x3C3Fu >> x) & 1) && rl - 2 < 126u && rl + 2 == len)) {
+            size_t tl = mqws__load16(buf + 2);
+            size_t q2 = (b0 & 6) ? 2 : 0;
+            const uint8_t *t = buf + 4;
+            if (MQWS_LIKELY(tl - 1 < 16u && tl + q2 <= rl - 2)) {
+                uint64_t w = tl > 8 ? mqws__ld64(t) : mqws__ld_short(t, tl);
+                uint64_t w2 = tl > 8 ? mqws__ld64(t + tl - 8) : w;
+                if (MQWS_LIKELY(mqws__topic_words_ok(w, w2))) {
+                    const uint8_t *p = t + tl;
+                    uint16_t pid = q2 ? mqws__load16(p) : 0;
+                    if (MQWS_LIKELY(pid || !q2)) {
+                        p += q2;
+                        out->type = MQWS_PKT_PUBLISH;
+                        out->flags = (uint8_t)x;
+                        out->dup = (uint8_t)(x >> 3);
+                        out->qos = (uint8_t)((x >> 1) & 3);
+                        out->retain = (uint8_t)(x & 1);
+                        out->packet_id = pid;
+                        out->topic.ptr = t;
+                        out->topic.len = tl;
+                        out->payload.ptr = p;
+                        out->payload.len = (size_t)(buf + len - p);
+                        props_clear(&out->props);
+                        return MQWS_OK;
+                    }
+                }
+            }
+        }
+    }
     if (level == MQWS_MQTT_5)
         return decode_v5(buf, len, flags, out, err);
     return decode_v3(buf, len, level, flags, out, err);

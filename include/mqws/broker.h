@@ -295,7 +295,8 @@ MQWS_API int mqws_broker_conn_paused(const mqws_conn *c);
 
 /** Answer a pending authenticate() (ASYNC) for `c`: `reason` MQWS_BROKER_AUTH_OK (0) accepts
  * (CONNACK 0x00, or AUTH 0x00 for a re-authentication) with optional CONNACK / AUTH `props`
- * (Authentication Method and Data, reason string, user properties; may be NULL), a reason
+ * (Authentication Method and Data, reason string, user properties; may be NULL, except
+ * that accepting a re-authentication needs the Authentication Method: MQWS_EINVAL), a reason
  * >= 0x80 refuses. MQWS_OK, MQWS_ESTATE (nothing pending, or called from a hook during a routing),
  * MQWS_ECLOSED. */
 MQWS_API int mqws_broker_auth_answer(mqws_broker *b, mqws_conn *c, int reason,

@@ -1610,6 +1610,9 @@ int mqws_broker_auth_answer(mqws_broker *b, mqws_conn *conn, int reason, const m
         return MQWS_ECLOSED;
     if (!c->auth || reason == MQWS_BROKER_AUTH_ASYNC || b->routing)
         return MQWS_ESTATE;
+    if (c->auth == 2 && reason == MQWS_BROKER_AUTH_OK &&
+        (!props || !(props->present & MQWS_PROPF_AUTHENTICATION_METHOD)))
+        return MQWS_EINVAL; /* AUTH 0x00 must name the method [MQTT-3.15.2-1] */
     int outer = enter(b);
     if (outer)
         conn_tick(b, c);

@@ -1082,6 +1082,44 @@ TEST(v5_reauthentication_success_then_failure_disconnects) {
     finish(&n);
 }
 
+static int reauth_async_hook(void *user, mqws_conn *c, void *cu, const mqws_packet *p) {
+    (void)user;
+    (void)c;
+    (void)cu;
+    return p->type == MQWS_PKT_AUTH ? MQWS_BROKER_AUTH_ASYNC : MQWS_BROKER_AUTH_OK;
+}
+
+TEST(v5_reauthentication_answered_asynchronously) {
+    net n;
+    net_init(&n, 0);
+    n.hooks.authenticate = reauth_async_hook;
+    CHECK_INT(net_start(&n), 0);
+    conn_opts o = {0};
+    o.clean = 1;
+    o.auth_method = "M";
+    CHECK_INT(net_connect_opts(&n, 0, V5, "ra", &o), 0);
+    mqws_packet p;
+    mqws_packet_init(&p, MQWS_PKT_AUTH);
+    p.reason_code = MQWS_RC_REAUTHENTICATE;
+    p.props.auth_method = mqws_view_cstr("M");
+    p.props.present |= MQWS_PROPF_AUTHENTICATION_METHOD;
+    CHECK(net_send(&n, 0, &p) > 0);
+    mqws_packet none;
+    CHECK(!net_next(&n, 0, &none)); /* nothing yet */
+    CHECK_INT(mqws_broker_auth_answer(n.b, n.cli[0].c, MQWS_BROKER_AUTH_OK, NULL), MQWS_EINVAL);
+    mqws_props pr;
+    mqws_props_init(&pr);
+    pr.auth_method = mqws_view_cstr("M");
+    pr.present |= MQWS_PROPF_AUTHENTICATION_METHOD;
+    CHECK_INT(mqws_broker_auth_answer(n.b, n.cli[0].c, MQWS_BROKER_AUTH_OK, &pr), MQWS_OK);
+    net_flush(&n);
+    mqws_packet a;
+    CHECK(net_expect(&n, 0, MQWS_PKT_AUTH, &a));
+    CHECK_INT(a.reason_code, 0x00);
+    CHECK_INT(mqws_broker_auth_answer(n.b, n.cli[0].c, MQWS_BROKER_AUTH_OK, &pr), MQWS_ESTATE);
+    finish(&n);
+}
+
 TEST(websocket_connections_route_like_tcp_ones) {
     net n;
     start(&n);
@@ -1911,6 +1949,7 @@ int main(void) {
     RUN(takeover_chain_three_connections_one_session);
     RUN(clean_start_takeover_ends_the_old_session_and_sends_its_will);
     RUN(v5_reauthentication_success_then_failure_disconnects);
+    RUN(v5_reauthentication_answered_asynchronously);
     RUN(websocket_connections_route_like_tcp_ones);
     RUN(authenticate_refusal_v5_reason_and_v311_code);
     RUN(authenticate_asynchronous_answer);

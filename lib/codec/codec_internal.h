@@ -115,6 +115,46 @@ MQWS_INLINE int mqws__fast_text(const uint8_t *s, size_t n, int topic) {
     }
     return (bad & MQWS__HIGHS) == 0;
 }
+#if defined(__SSE2__)
+/* Lanes of v that are >= 0x80 or 0 (or, if `topic`, '+' or '#'), as a 16-bit mask. */
+MQWS_INLINE unsigned mqws__sse_bad(__m128i v, int topic) {
+    __m128i bad = _mm_or_si128(v, _mm_cmpeq_epi8(v, _mm_setzero_si128()));
+    if (topic)
+        bad = _mm_or_si128(bad,
+                           _mm_cmpeq_epi8(_mm_or_si128(v, _mm_set1_epi8(8)), _mm_set1_epi8(0x2B)));
+    return (unsigned)_mm_movemask_epi8(bad);
+}
+#endif
+
+/* mqws__fast_text() for a string that lies inside the readable range [lo, hi) (the packet):
+ * with SSE2, one 16-byte load for a string of up to 16 bytes, taken so that it ends where the
+ * string ends (or starts where it starts) without leaving [lo, hi), and the lanes outside the
+ * string masked off. Falls back to mqws__fast_text() near both ends of a tiny buffer. */
+MQWS_INLINE int mqws__fast_text_in(const uint8_t *s, size_t n, const uint8_t *lo, const uint8_t *hi,
+                                   int topic) {
+#if defined(__SSE2__)
+    if (MQWS_LIKELY(n <= 16)) {
+        if (MQWS_LIKELY((size_t)(s + n - lo) >= 16))
+            return (mqws__sse_bad(_mm_loadu_si128((const __m128i *)(const void *)(s + n - 16)),
+                                  topic) >>
+                    (16 - n)) == 0;
+        if (MQWS_LIKELY((size_t)(hi - s) >= 16))
+            return (mqws__sse_bad(_mm_loadu_si128((const __m128i *)(const void *)s), topic) &
+                    ((1u << n) - 1)) == 0;
+        return mqws__fast_text(s, n, topic);
+    }
+    unsigned bad =
+        mqws__sse_bad(_mm_loadu_si128((const __m128i *)(const void *)(s + n - 16)), topic);
+    for (size_t i = 0; i + 16 < n; i += 16)
+        bad |= mqws__sse_bad(_mm_loadu_si128((const __m128i *)(const void *)(s + i)), topic);
+    return bad == 0;
+#else
+    (void)lo;
+    (void)hi;
+    return mqws__fast_text(s, n, topic);
+#endif
+}
+
 /* Exactly the lanes of w equal to '+' or '#' (high bit of each such lane). */
 MQWS_INLINE uint64_t mqws__swar_wild(uint64_t w) {
     uint64_t x = (w | 0x0808080808080808ull) ^ 0x2B2B2B2B2B2B2B2Bull;
@@ -175,6 +215,65 @@ MQWS_INLINE int mqws__fast_filter(const uint8_t *s, size_t n) {
         }
     }
     return 1;
+}
+
+/* The bytes at positions base + (bits of m) of filter s[0..n), each a wildcard or a bad byte:
+ * 1 if all are wildcards at legal places [MQTT-4.7.1-1] [MQTT-4.7.1-2]. */
+MQWS_INLINE int mqws__wild_at(const uint8_t *s, size_t n, size_t base, unsigned m) {
+    do {
+        size_t i = base + (size_t)__builtin_ctz(m);
+        unsigned c = s[i];
+        m &= m - 1;
+        if ((c | 8) != '+') /* not a wildcard: >= 0x80 or NUL */
+            return 0;
+        if (i > 0 && s[i - 1] != '/')
+            return 0;
+        if (c == '#' ? i != n - 1 : (i + 1 < n && s[i + 1] != '/'))
+            return 0;
+    } while (m);
+    return 1;
+}
+
+#if defined(__SSE2__)
+#define MQWS__LD128(p) _mm_loadu_si128((const __m128i *)(const void *)(p))
+/* Lanes of a 16-byte block that are >= 0x80, NUL, '+' or '#'. */
+MQWS_INLINE unsigned mqws__fblock(__m128i v) {
+    __m128i x = _mm_or_si128(v, _mm_cmpeq_epi8(v, _mm_setzero_si128()));
+    x = _mm_or_si128(x, _mm_cmpeq_epi8(_mm_or_si128(v, _mm_set1_epi8(8)), _mm_set1_epi8(0x2B)));
+    return (unsigned)_mm_movemask_epi8(x);
+}
+#endif
+
+/* mqws__fast_filter() for a filter inside the readable range [lo, hi) (the packet): with SSE2,
+ * each 16-byte block (loads never leave [lo, hi)) gives the lanes that are not plain ASCII;
+ * usually none, otherwise each must be a wildcard at a legal place (mqws__wild_at). */
+MQWS_INLINE int mqws__fast_filter_in(const uint8_t *s, size_t n, const uint8_t *lo,
+                                     const uint8_t *hi) {
+#if defined(__SSE2__)
+    if (MQWS_UNLIKELY(n - 1 >= 64))
+        return 0;
+    unsigned m;
+    if (n >= 16) {
+        for (size_t i = 0; i + 16 < n; i += 16)
+            if (MQWS_UNLIKELY((m = mqws__fblock(MQWS__LD128(s + i))) != 0) &&
+                !mqws__wild_at(s, n, i, m))
+                return 0;
+        m = mqws__fblock(MQWS__LD128(s + n - 16));
+        return MQWS_LIKELY(!m) || mqws__wild_at(s, n, n - 16, m);
+    }
+    if (MQWS_LIKELY((size_t)(s + n - lo) >= 16)) {
+        m = mqws__fblock(MQWS__LD128(s + n - 16)) >> (16 - n);
+    } else if (MQWS_LIKELY((size_t)(hi - s) >= 16)) {
+        m = mqws__fblock(MQWS__LD128(s)) & ((1u << n) - 1);
+    } else {
+        return mqws__fast_filter(s, n);
+    }
+    return MQWS_LIKELY(!m) || mqws__wild_at(s, n, 0, m);
+#else
+    (void)lo;
+    (void)hi;
+    return mqws__fast_filter(s, n);
+#endif
 }
 
 /* Slow paths, with the statement. */

@@ -465,6 +465,122 @@ MQWS_NOINLINE static int decode_full(const uint8_t *buf, size_t len, uint8_t lev
     return dec_other(buf, p, end, type, fl, level, flags, out, err);
 }
 
+/* The property block of a PUBLISH on the fast path: one switch over the identifier, each
+ * property read in place with its own checks (allowed set: the cases; duplicates: `seen`;
+ * ranges; UTF-8 and topic syntax through the fast text checks). Returns MQWS_OK, or 1 for
+ * "not handled here" (anything invalid or unusual: decode_full() then finds the statement). */
+MQWS_INLINE int pub_props_fast(const uint8_t *buf, const uint8_t *p, const uint8_t *end,
+                               uint32_t dir, mqws_props *out) {
+    uint32_t seen = 0, nuser = 0, nsub = 0;
+    out->raw.ptr = p;
+    out->raw.len = (size_t)(end - p);
+    out->user_props = NULL;
+    out->sub_ids = NULL;
+#define NEED(k)                                                                                    \
+    if (MQWS_UNLIKELY(end - p < (k)))                                                              \
+    return 1
+#define ONCE(f)                                                                                    \
+    if (MQWS_UNLIKELY(seen & (f)))                                                                 \
+        return 1;                                                                                  \
+    seen |= (f)
+/* The string or binary value at p + 1: its bytes in s[0..n), p moved past it. */
+#define STRING(s, n)                                                                               \
+    NEED(3);                                                                                       \
+    size_t n = mqws__load16(p + 1);                                                                \
+    const uint8_t *s = p + 3;                                                                      \
+    if (MQWS_UNLIKELY((size_t)(end - s) < n))                                                      \
+        return 1;                                                                                  \
+    p = s + n
+    while (p < end) {
+        switch (*p) {
+            case MQWS_PROP_PAYLOAD_FORMAT_INDICATOR:
+                NEED(2);
+                ONCE(MQWS_PROPF_PAYLOAD_FORMAT_INDICATOR);
+                if (MQWS_UNLIKELY(p[1] > 1))
+                    return 1;
+                out->payload_format = p[1];
+                p += 2;
+                break;
+            case MQWS_PROP_MESSAGE_EXPIRY_INTERVAL:
+                NEED(5);
+                ONCE(MQWS_PROPF_MESSAGE_EXPIRY_INTERVAL);
+                out->message_expiry = mqws__load32(p + 1);
+                p += 5;
+                break;
+            case MQWS_PROP_CONTENT_TYPE: {
+                ONCE(MQWS_PROPF_CONTENT_TYPE);
+                STRING(s, n);
+                if (MQWS_UNLIKELY(!mqws__fast_text_in(s, n, buf, end, 0)))
+                    return 1;
+                out->content_type.ptr = s;
+                out->content_type.len = n;
+                break;
+            }
+            case MQWS_PROP_RESPONSE_TOPIC: {
+                ONCE(MQWS_PROPF_RESPONSE_TOPIC);
+                STRING(s, n);
+                if (MQWS_UNLIKELY(n == 0 || !mqws__fast_text_in(s, n, buf, end, 1)))
+                    return 1;
+                out->response_topic.ptr = s;
+                out->response_topic.len = n;
+                break;
+            }
+            case MQWS_PROP_CORRELATION_DATA: {
+                ONCE(MQWS_PROPF_CORRELATION_DATA);
+                STRING(s, n);
+                out->correlation_data.ptr = s;
+                out->correlation_data.len = n;
+                break;
+            }
+            case MQWS_PROP_TOPIC_ALIAS: {
+                NEED(3);
+                ONCE(MQWS_PROPF_TOPIC_ALIAS);
+                uint16_t v = mqws__load16(p + 1);
+                if (MQWS_UNLIKELY(v == 0))
+                    return 1;
+                out->topic_alias = v;
+                p += 3;
+                break;
+            }
+            case MQWS_PROP_USER_PROPERTY: {
+                STRING(k, kn);
+                if (MQWS_UNLIKELY(end - p < 2))
+                    return 1;
+                size_t vn = mqws__load16(p);
+                const uint8_t *v = p + 2;
+                if (MQWS_UNLIKELY((size_t)(end - v) < vn ||
+                                  !mqws__fast_text_in(k, kn, buf, end, 0) ||
+                                  !mqws__fast_text_in(v, vn, buf, end, 0)))
+                    return 1;
+                p = v + vn;
+                nuser++;
+                break;
+            }
+            case MQWS_PROP_SUBSCRIPTION_IDENTIFIER: {
+                uint32_t v;
+                int k = mqws__rd_varint(p + 1, end, &v);
+                /* Not from a client [MQTT-3.3.4-6]; non-zero; a valid varint. */
+                if (MQWS_UNLIKELY(k <= 0 || v == 0 || (dir & MQWS_DECODE_FROM_CLIENT)))
+                    return 1;
+                if (nsub++ == 0)
+                    out->subscription_id = v;
+                seen |= MQWS_PROPF_SUBSCRIPTION_IDENTIFIER;
+                p += 1 + k;
+                break;
+            }
+            default:
+                return 1;
+        }
+    }
+#undef NEED
+#undef ONCE
+#undef STRING
+    out->present = seen | (nuser ? MQWS_PROPF_USER_PROPERTY : 0);
+    out->user_prop_count = nuser;
+    out->sub_id_count = nsub;
+    return MQWS_OK;
+}
+
 /* Fixed-header flag values a PUBLISH may not have: QoS 3 (6, 7, 14, 15) [MQTT-3.3.1-4] and DUP
  * with QoS 0 (8, 9) [MQTT-3.3.1-2]. */
 #define BAD_PUBLISH_FLAGS 0xC3C0u
@@ -489,7 +605,8 @@ MQWS_INLINE int publish_fast(const uint8_t *buf, size_t len, uint32_t flags, mqw
     unsigned qos = (fl >> 1) & 3;
     const uint8_t *p = buf + hdr;
     size_t tl = mqws__load16(p);
-    if (MQWS_UNLIKELY(2 + tl + (qos ? 2u : 0u) > rl || tl == 0 || !mqws__fast_text(p + 2, tl, 1)))
+    if (MQWS_UNLIKELY(2 + tl + (qos ? 2u : 0u) > rl || tl == 0 ||
+                      !mqws__fast_text_in(p + 2, tl, buf, buf + len, 1)))
         return 1;
     out->topic.ptr = p + 2;
     out->topic.len = tl;
@@ -509,10 +626,7 @@ MQWS_INLINE int publish_fast(const uint8_t *buf, size_t len, uint32_t flags, mqw
             return 1;
         p += k;
         if (n) {
-            if (MQWS_UNLIKELY(mqws__props_parse_inline(p, n, MQWS_PKT_PUBLISH, MQWS_MQTT_5,
-                                                       &out->props, NULL, 0) != MQWS_OK ||
-                              ((flags & MQWS_DECODE_FROM_CLIENT) &&
-                               (out->props.present & MQWS_PROPF_SUBSCRIPTION_IDENTIFIER))))
+            if (MQWS_UNLIKELY(pub_props_fast(buf, p, p + n, flags, &out->props) != MQWS_OK))
                 return 1;
             p += n;
         } else {
@@ -536,6 +650,36 @@ MQWS_INLINE int publish_fast(const uint8_t *buf, size_t len, uint32_t flags, mqw
 MQWS_NOINLINE static int publish_fast3(const uint8_t *buf, size_t len, mqws_packet *out) {
     return publish_fast(buf, len, 0, out, 0);
 }
+/* The entry list of a SUBSCRIBE (mode bit 0) or UNSUBSCRIBE at 3.x or 5.0 (mode bit 1), as a
+ * leaf with little state: the number of entries when every one is fine (ASCII filter with legal
+ * wildcards, not "$" at 5.0, valid options byte), or 0 for "let decode_full() look". */
+MQWS_NOINLINE static uint32_t sub_entries(const uint8_t *lo, const uint8_t *p, const uint8_t *end,
+                                          unsigned mode) {
+    const size_t sub = mode & 1;
+    /* Valid option bytes: 0..2 before 5.0; at 5.0 bits 7-6 clear and neither QoS nor Retain
+     * Handling 3, the 36 values whose bit is set in `ok5`. */
+    const uint64_t ok = (mode & 2) ? 0x0000777777777777ull : 7u;
+    uint32_t count = 0;
+    while (p < end) {
+        if (MQWS_UNLIKELY(end - p < 2))
+            return 0;
+        size_t n = mqws__load16(p);
+        const uint8_t *f = p + 2;
+        if (MQWS_UNLIKELY(n + sub > (size_t)(end - f)))
+            return 0;
+        p = f + n;
+        if (sub) {
+            unsigned o = *p++;
+            if (MQWS_UNLIKELY(o >= 64 || !((ok >> o) & 1)))
+                return 0;
+        }
+        if (MQWS_UNLIKELY(!mqws__fast_filter_in(f, n, lo, end) || ((mode & 2) && f[0] == '$')))
+            return 0;
+        count++;
+    }
+    return count;
+}
+
 /* SUBSCRIBE and UNSUBSCRIBE without properties trouble: every entry with an ASCII filter
  * whose wildcards are legal; "$" filters at 5.0 (shared subscriptions) and anything else
  * unusual go to decode_full(). */
@@ -575,29 +719,8 @@ MQWS_NOINLINE static int subscribe_fast(const uint8_t *buf, size_t len, uint8_t 
         props_clear(&out->props);
     }
     const uint8_t *first = p;
-    const unsigned sub = type == MQWS_PKT_SUBSCRIBE;
-    /* Valid option bytes: 0..2 before 5.0; at 5.0 bits 7-6 clear and neither QoS nor Retain
-     * Handling 3, the 36 values whose bit is set in `ok5`. */
-    const uint64_t ok5 = 0x0000777777777777ull;
-    const int v5 = level == MQWS_MQTT_5;
-    uint32_t count = 0;
-    while (p < end) {
-        if (MQWS_UNLIKELY(end - p < 2))
-            goto full;
-        size_t n = mqws__load16(p);
-        const uint8_t *f = p + 2;
-        if (MQWS_UNLIKELY(n + sub > (size_t)(end - f)))
-            goto full;
-        p = f + n;
-        if (sub) {
-            unsigned o = *p++;
-            if (MQWS_UNLIKELY(v5 ? o >= 0x40 || !((ok5 >> o) & 1) : o > 2))
-                goto full;
-        }
-        if (MQWS_UNLIKELY(!mqws__fast_filter(f, n) || (level == MQWS_MQTT_5 && f[0] == '$')))
-            goto full;
-        count++;
-    }
+    uint32_t count = sub_entries(
+        buf, p, end, (type == MQWS_PKT_SUBSCRIBE ? 1u : 0u) | (level == MQWS_MQTT_5 ? 2u : 0u));
     if (MQWS_UNLIKELY(count == 0))
         goto full;
     out->type = (uint8_t)type;

@@ -284,18 +284,44 @@ static void slab_free(mqws_topic_index *x, uint32_t h, size_t sz) {
 
 typedef struct parsed {
     shape sh;
+    uint64_t pre;  /* prefix_state() of the literal levels before the first wildcard */
+    uint32_t plen; /* their length in bytes (with the separators between them) */
     uint64_t lh[MQWS_TOPIC_MAX_LEVELS];
 } parsed;
+
+/* One step of the prefix chain: eight bytes per multiply. */
+MQWS_INLINE uint64_t chain_step(uint64_t h, uint64_t w) {
+    h = (h ^ w) * MQWS__K1;
+    return h ^ (h >> 32);
+}
+
+/* The chain state of the first p bytes of s (p <= len): whole words chained from the seed,
+ * then the remaining p % 8 bytes XORed in. split_name() produces the same value for every
+ * level boundary of a topic as a by-product of one pass over its words. */
+static uint64_t prefix_state(const uint8_t *s, size_t p, size_t len, uint64_t seed) {
+    uint64_t h = seed;
+    size_t i = 0;
+    for (; i + 8 <= p; i += 8)
+        h = chain_step(h, load_le(s, i, len));
+    if (i < p)
+        h ^= load_le(s, i, len) & ((1ull << (8 * (p - i))) - 1);
+    return h;
+}
 
 /* Split a validated filter into its shape and the hashes of its literal levels. */
 static void parse_filter(const mqws_topic_index *x, const uint8_t *s, size_t len, parsed *p) {
     memset(&p->sh, 0, sizeof p->sh);
     uint32_t lev = 0;
-    size_t start = 0;
+    size_t start = 0, plen = len;
+    int wild = 0;
     for (size_t i = 0; i <= len; i++) {
         if (i < len && s[i] != '/')
             continue;
         size_t n = i - start;
+        if (n == 1 && (s[start] == '#' || s[start] == '+') && !wild) {
+            wild = 1;
+            plen = start ? start - 1 : 0;
+        }
         if (n == 1 && s[start] == '#') {
             p->sh.tail = 1;
         } else {
@@ -310,6 +336,8 @@ static void parse_filter(const mqws_topic_index *x, const uint8_t *s, size_t len
     p->sh.nlev = (uint16_t)lev;
     p->sh.wild0 = (uint8_t)(s[0] == '+' || s[0] == '#');
     p->sh.w0 = p->sh.plus ? CTZ64(p->sh.plus) : lev;
+    p->plen = (uint32_t)plen;
+    p->pre = prefix_state(s, plen, len, x->cfg.seed);
 }
 
 /* The 32-bit key of a chained value under a shape: the high half of one multiply (the chain
@@ -320,15 +348,15 @@ MQWS_INLINE uint32_t key_final(uint64_t k, uint64_t shape_seed) {
     return h - (h == SLOT_EMPTY); /* never the empty marker */
 }
 
-/* Key of a filter (or of a topic under a shape): the literal levels chained from the index
- * seed, then the shape mixed in. mqws_topic_match() computes the same value from shared
- * prefixes. */
-static uint32_t shape_key(const mqws_topic_index *x, const shape *sh, uint64_t sseed,
-                          const uint64_t *lh) {
-    uint64_t k = x->cfg.seed;
-    for (uint32_t i = 0; i < sh->nlev; i++)
+/* Key of a filter (or of a topic under a shape): the prefix chain of the literal levels before
+ * the first wildcard (the whole text for an exact filter) and its length, then the hash of each
+ * literal level after it, then the shape mixed in. mqws_topic_match() computes the same value
+ * from the prefix states split_name() left at every level boundary. */
+static uint32_t shape_key(const shape *sh, uint64_t sseed, const parsed *p) {
+    uint64_t k = mqws__topic_combine(p->pre, p->plen);
+    for (uint32_t i = sh->w0; i < sh->nlev; i++)
         if (!(sh->plus >> i & 1u))
-            k = mqws__topic_combine(k, lh[i]);
+            k = mqws__topic_combine(k, p->lh[i]);
     return key_final(k, sseed);
 }
 
@@ -623,7 +651,7 @@ static void fent_delete(mqws_topic_index *x, uint32_t fh) {
     parsed p;
     parse_filter(x, f->text, f->len, &p);
     shape *sh = &x->shapes[f->shape];
-    uint32_t hash = shape_key(x, sh, sh->seed, p.lh);
+    uint32_t hash = shape_key(sh, sh->seed, &p);
     uint32_t i = home_of(hash, x->tab_cap);
     while (x->tab[i].fh != fh)
         i++;
@@ -779,7 +807,7 @@ int mqws_topic_subscribe(mqws_topic_index *x, mqws_topic_subscriber *o, const ui
     int sid = shape_find(x, &p.sh);
     uint32_t hash = 0, si = NO_POS;
     if (sid >= 0) {
-        hash = shape_key(x, &x->shapes[sid], x->shapes[sid].seed, p.lh);
+        hash = shape_key(&x->shapes[sid], x->shapes[sid].seed, &p);
         si = tab_find(x, hash, (uint32_t)sid, filter, group);
     }
     if (si != NO_POS) {
@@ -831,8 +859,8 @@ int mqws_topic_subscribe(mqws_topic_index *x, mqws_topic_subscriber *o, const ui
             if (rc)
                 return rc;
         }
-        hash = shape_key(x, sid < 0 ? &p.sh : &x->shapes[sid],
-                         sid < 0 ? shape_seed(x, new_sid) : x->shapes[sid].seed, p.lh);
+        hash = shape_key(sid < 0 ? &p.sh : &x->shapes[sid],
+                         sid < 0 ? shape_seed(x, new_sid) : x->shapes[sid].seed, &p);
         rc = tab_reserve(x, hash);
         if (rc)
             return rc;
@@ -902,8 +930,8 @@ int mqws_topic_unsubscribe(mqws_topic_index *x, mqws_topic_subscriber *o, const 
     int sid = shape_find(x, &p.sh);
     if (sid < 0)
         return MQWS_ENOTFOUND;
-    uint32_t si = tab_find(x, shape_key(x, &x->shapes[sid], x->shapes[sid].seed, p.lh),
-                           (uint32_t)sid, filter, group);
+    uint32_t si = tab_find(x, shape_key(&x->shapes[sid], x->shapes[sid].seed, &p), (uint32_t)sid,
+                           filter, group);
     if (si == NO_POS)
         return MQWS_ENOTFOUND;
     uint32_t fh = x->tab[si].fh;
@@ -952,82 +980,143 @@ static uint32_t pick_member(mqws_topic_index *x, vec_hdr *v, const mqws_topic_pu
     }
 }
 
+/* Room for the level arrays of a topic: separators are checked against max_levels once per
+ * 16-byte block, so up to 16 more than the limit can be recorded before the check. */
+#define LEVEL_SLOTS (MQWS_TOPIC_MAX_LEVELS + 17u)
+
 #if defined(__SSE2__)
-/* Bit k set where byte k of t[i..i+16) is c1 / (c2 or c3); bytes at or past `len` are clear.
- * Sixteen bytes per step; a short tail re-reads the last sixteen bytes of the string when it
- * has that many, else goes through a zeroed copy. */
-static void scan16(const uint8_t *t, size_t i, size_t len, uint32_t *slash, uint32_t *wild) {
-    __m128i v;
-    size_t n = len - i;
-    uint32_t keep = n >= 16 ? 0xFFFFu : (1u << n) - 1u;
-    int shift = 0;
-    if (n >= 16) {
-        v = _mm_loadu_si128((const __m128i *)(const void *)(t + i));
-    } else if (len >= 16) {
-        v = _mm_loadu_si128((const __m128i *)(const void *)(t + len - 16));
-        shift = (int)(16 - n);
-    } else {
-        uint8_t tmp[16] = {0};
-        memcpy(tmp, t + i, n);
-        v = _mm_loadu_si128((const __m128i *)(const void *)tmp);
+/* Split a topic name in one pass over its 16-byte blocks: find the separators and wildcards of
+ * each block (SSE2), record the start of every level (off[L] = len + 1) and, for each level
+ * boundary, the chain state before the 8-byte word holding its separator (hw[i], from which
+ * topic_pre() derives the prefix state of levels 0..i-1), while chaining the words; *whole gets
+ * the prefix state of the whole name. Returns the level count, or 0 for a wildcard or too many
+ * levels. A short final block re-reads the last sixteen bytes of the name when it has that
+ * many, else goes through a zeroed copy. */
+static uint32_t split_name(const mqws_topic_index *x, const uint8_t *t, size_t len, uint32_t *off,
+                           uint64_t *hw, uint64_t *whole) {
+    const uint32_t maxl = x->cfg.max_levels;
+    const __m128i vs = _mm_set1_epi8('/'), v8 = _mm_set1_epi8(0x08), vp = _mm_set1_epi8('+');
+    uint64_t h = x->cfg.seed;
+    uint32_t L = 0, wild = 0;
+    off[0] = 0;
+    hw[0] = h;
+    for (size_t i = 0;; i += 16) {
+        const size_t n = len - i; /* >= 1 */
+        __m128i v;
+        uint64_t w0, w1;
+        uint32_t keep = 0xFFFFu;
+        int shift = 0;
+        if (n >= 16) {
+            v = _mm_loadu_si128((const __m128i *)(const void *)(t + i));
+            memcpy(&w0, t + i, 8);
+            memcpy(&w1, t + i + 8, 8);
+        } else {
+            if (len >= 16) {
+                v = _mm_loadu_si128((const __m128i *)(const void *)(t + len - 16));
+                shift = (int)(16 - n);
+            } else {
+                uint8_t tmp[16] = {0};
+                memcpy(tmp, t + i, n);
+                v = _mm_loadu_si128((const __m128i *)(const void *)tmp);
+            }
+            keep = (1u << n) - 1u;
+            w0 = load_le(t, i, len);
+            w1 = n > 8 ? load_le(t, i + 8, len) : 0;
+        }
+        uint32_t ms = ((uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vs)) >> shift) & keep;
+        /* '+' (0x2B) and '#' (0x23) differ only in bit 3 */
+        wild |=
+            ((uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_or_si128(v, v8), vp)) >> shift) & keep;
+        const uint64_t h1 = chain_step(h, w0);
+        for (; ms; ms &= ms - 1) {
+            const uint32_t b = CTZ64(ms);
+            L++;
+            off[L] = (uint32_t)i + b + 1;
+            hw[L] = b < 8 ? h : h1;
+        }
+        if (L + 1 > maxl)
+            return 0;
+        if (n <= 16) {
+            if (wild)
+                return 0;
+            L++;
+            off[L] = (uint32_t)len + 1;
+            *whole = n < 8 ? h ^ w0 : n == 8 ? h1 : n < 16 ? h1 ^ w1 : chain_step(h1, w1);
+            return L;
+        }
+        h = chain_step(h1, w1);
     }
-    uint32_t ms = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('/')));
-    uint32_t mw = (uint32_t)_mm_movemask_epi8(
-        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('+')), _mm_cmpeq_epi8(v, _mm_set1_epi8('#'))));
-    *slash = (ms >> shift) & keep;
-    *wild = (mw >> shift) & keep;
 }
-#define SCAN_STEP 16u
 #else
-#define ONES      0x0101010101010101ull
-#define LOW7      0x7F7F7F7F7F7F7F7Full
+#define ONES 0x0101010101010101ull
+#define LOW7 0x7F7F7F7F7F7F7F7Full
 /* High bit set in each byte of v that is zero (exact: no false positives). */
 MQWS_INLINE uint64_t zero_bytes(uint64_t v) { return ~(((v & LOW7) + LOW7) | v | LOW7); }
 
-/* The same eight bytes at a time in plain C. */
-static void scan16(const uint8_t *t, size_t i, size_t len, uint32_t *slash, uint32_t *wild) {
-    uint64_t w = load_le(t, i, len);
-    uint64_t zs = zero_bytes(w ^ (ONES * '/'));
-    uint64_t zw = zero_bytes(w ^ (ONES * '+')) | zero_bytes(w ^ (ONES * '#'));
-    uint32_t s = 0, wl = 0;
-    for (uint32_t k = 0; k < 8; k++) {
-        s |= (uint32_t)((zs >> (8 * k + 7)) & 1u) << k;
-        wl |= (uint32_t)((zw >> (8 * k + 7)) & 1u) << k;
-    }
-    size_t n = len - i;
-    uint32_t keep = n >= 8 ? 0xFFu : (1u << n) - 1u;
-    *slash = s & keep;
-    *wild = wl & keep;
+/* Non-zero if any byte of w is '+' (0x2B) or '#' (0x23): the two differ only in bit 3, so
+ * one zero-byte test on (w | 0x08..) ^ 0x2B.. finds both (a borrow can only make the test fire
+ * when some byte really is zero, so the result is exact as a boolean). */
+MQWS_INLINE uint64_t has_wild(uint64_t w) {
+    uint64_t v = (w | (ONES * 0x08u)) ^ (ONES * 0x2Bu);
+    return (v - ONES) & ~v & (ONES * 0x80u);
 }
-#define SCAN_STEP 8u
+
+/* Split a topic name in one pass over its 8-byte words: find the separators of each word (SWAR)
+ * and record the start of every level (off[L] = len + 1) and, for each level boundary, the
+ * chain state before the word holding its separator (hw[i], from which topic_pre() derives the
+ * prefix state of levels 0..i-1), while chaining the words; *whole gets the prefix state of the
+ * whole name. Returns the level count, or 0 for a wildcard or too many levels. */
+static uint32_t split_name(const mqws_topic_index *x, const uint8_t *t, size_t len, uint32_t *off,
+                           uint64_t *hw, uint64_t *whole) {
+    const uint32_t maxl = x->cfg.max_levels;
+    uint64_t h = x->cfg.seed, wild = 0;
+    uint32_t L = 0;
+    off[0] = 0;
+    hw[0] = h;
+    size_t i = 0;
+    for (;; i += 8) {
+        uint64_t w;
+        const int last = len - i <= 8;
+        if (!last)
+            memcpy(&w, t + i, 8);
+        else
+            w = load_le(t, i, len); /* the final 1..8 bytes, zero padded */
+#if defined(__BYTE_ORDER__) && defined(__ORDER_BIG_ENDIAN__) &&                                    \
+    __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        if (!last)
+            w = __builtin_bswap64(w);
+#endif
+        wild |= has_wild(w);
+        for (uint64_t zs = zero_bytes(w ^ (ONES * '/')); zs; zs &= zs - 1) {
+            L++;
+            off[L] = (uint32_t)i + (CTZ64(zs) >> 3) + 1;
+            hw[L] = h;
+        }
+        if (L + 1 > maxl)
+            return 0;
+        if (last) {
+            if (wild)
+                return 0;
+            L++;
+            off[L] = (uint32_t)len + 1;
+            *whole = len - i == 8 ? chain_step(h, w) : h ^ w;
+            return L;
+        }
+        h = chain_step(h, w);
+    }
+}
 #endif
 
-/* Split a topic name into levels: start offsets (off[L] = len + 1) and per-level hashes.
- * Returns the level count, or 0 for a wildcard or too many levels. */
-static uint32_t split_name(const mqws_topic_index *x, const uint8_t *t, size_t len, uint32_t *off,
-                           uint64_t *lh) {
-    const uint32_t maxl = x->cfg.max_levels;
-    const uint64_t seed = x->cfg.seed;
-    uint32_t L = 0, start = 0, wild = 0;
-    for (size_t i = 0; i < len; i += SCAN_STEP) {
-        uint32_t sl, wl;
-        scan16(t, i, len, &sl, &wl);
-        wild |= wl;
-        for (; sl; sl &= sl - 1) {
-            uint32_t end = (uint32_t)i + (uint32_t)CTZ64(sl);
-            if (L + 2 > maxl)
-                return 0;
-            off[L] = start;
-            lh[L++] = level_hash(t, start, end - start, len, seed);
-            start = end + 1;
-        }
-    }
-    if (wild)
-        return 0;
-    off[L] = start;
-    lh[L++] = level_hash(t, start, len - start, len, seed);
-    off[L] = (uint32_t)len + 1;
-    return L;
+/* Prefix state of levels 0..i-1 of a split topic (the same value prefix_state() gives for the
+ * first off[i] - 1 bytes). */
+MQWS_INLINE uint64_t topic_pre(const uint8_t *t, size_t len, const uint32_t *off,
+                               const uint64_t *hw, uint64_t whole, uint32_t i, uint32_t L) {
+    if (i == 0)
+        return hw[0];
+    if (i == L)
+        return whole;
+    const uint32_t p = off[i] - 1, b = p & 7u; /* p: the separator ending level i-1 */
+    return hw[i] ^ (load_le(t, p - b, len) & ((1ull << (8 * b)) - 1));
 }
 
 /* Equality of short byte strings without a library call (topic levels are a few bytes). */
@@ -1108,9 +1197,24 @@ typedef struct mtopic {
     const uint8_t *t;
     size_t len;
     uint32_t L;
-    uint32_t off[MQWS_TOPIC_MAX_LEVELS + 1];
-    uint64_t lh[MQWS_TOPIC_MAX_LEVELS];
+    uint64_t whole;
+    uint32_t off[LEVEL_SLOTS];
+    uint64_t hw[LEVEL_SLOTS];
 } mtopic;
+
+typedef struct kent { /* a key to probe */
+    uint32_t key;
+    uint16_t sid;
+    uint8_t top;   /* topic of the batch */
+    uint8_t exact; /* shape without wildcards: the text comparison alone decides */
+} kent;
+
+typedef struct cent { /* a candidate entry whose 32-bit key matched */
+    uint32_t fh;
+    uint16_t sid;
+    uint8_t top;
+    uint8_t exact;
+} cent;
 
 typedef struct mctx {
     mqws_topic_index *x;
@@ -1120,93 +1224,100 @@ typedef struct mctx {
     void *ctx;
     int reported;
     uint32_t nk, nc;
-    uint32_t keys[MAXKEYS];
-    uint16_t ksid[MAXKEYS];
-    uint8_t ktop[MAXKEYS];
-    uint32_t cand[MAXCAND];
-    uint16_t csid[MAXCAND];
-    uint8_t ctop[MAXCAND];
+    kent keys[MAXKEYS];
+    cent cand[MAXCAND];
 } mctx;
+
+/* Report one matching entry. Returns non-zero if the callback stopped. */
+static int report(mctx *c, fent *f, uint32_t top) {
+    mqws_topic_match_info m;
+    m.filter.ptr = f->text;
+    m.filter.len = f->len;
+    m.group.ptr = f->text + f->len;
+    m.group.len = f->glen;
+    m.topic_index = top;
+    const mqws_topic_subscriber *publisher = c->pub ? c->pub->publisher : NULL;
+    if (!(f->flags & FENT_VEC)) { /* the common case: one subscriber, inline */
+        const sub_rec *r = &f->u.one;
+        if ((r->opos_opts >> OPT_SHIFT & OPT_NL) && r->owner == publisher) /* [MQTT-3.8.3-3] */
+            return 0;
+        fill(&m, r);
+        m.shared = 0;
+        c->reported++;
+        return c->fn(c->ctx, &m);
+    }
+    if (f->glen) { /* one member of a shared group */
+        const mtopic *tp = &c->tp[top];
+        vec_hdr *v = f->u.vec;
+        fill(&m, &VEC_ITEMS(v)[pick_member(c->x, v, c->pub, tp->t, tp->len)]);
+        m.shared = 1;
+        c->reported++;
+        return c->fn(c->ctx, &m);
+    }
+    const uint32_t n = f->u.vec->n;
+    const sub_rec *it = VEC_ITEMS(f->u.vec);
+    m.shared = 0;
+    for (uint32_t j = 0; j < n; j++) {
+        if ((it[j].opos_opts >> OPT_SHIFT & OPT_NL) && it[j].owner == publisher)
+            continue;
+        fill(&m, &it[j]);
+        c->reported++;
+        if (c->fn(c->ctx, &m))
+            return 1;
+    }
+    return 0;
+}
 
 /* Stage 3: verify the buffered candidates against their topics, prefetching the subscriber
  * records of those that match, then report them. Returns non-zero if the callback stopped. */
 static int flush_cands(mctx *c) {
     mqws_topic_index *x = c->x;
-    const mqws_topic_subscriber *publisher = c->pub ? c->pub->publisher : NULL;
     fent *ok[MAXCAND];
     uint8_t oktop[MAXCAND];
-    uint32_t nok = 0, nc = c->nc;
+    uint32_t nok = 0;
+    const uint32_t nc = c->nc;
     c->nc = 0;
     for (uint32_t k = 0; k < nc; k++) {
-        fent *f = F(x, c->cand[k]);
-        const uint16_t sid = c->csid[k];
-        if (f->shape != sid)
+        const cent ce = c->cand[k];
+        fent *f = F(x, ce.fh);
+        const mtopic *tp = &c->tp[ce.top];
+        if (ce.exact) { /* equal text: an exact filter of this shape (topics hold no wildcard) */
+            if (f->len != tp->len || !bytes_eq(f->text, tp->t, tp->len))
+                continue;
+        } else if (f->shape != ce.sid || !verify_wild(f, &x->shapes[ce.sid], tp->t, tp->off)) {
             continue;
-        const shape *sh = &x->shapes[sid];
-        const mtopic *tp = &c->tp[c->ctop[k]];
-        if (sh->plus == 0 && !sh->tail ? (f->len != tp->len || !bytes_eq(f->text, tp->t, tp->len))
-                                       : !verify_wild(f, sh, tp->t, tp->off))
-            continue;
-        if (f->flags & FENT_VEC)
-            PREFETCH(VEC_ITEMS(f->u.vec));
-        else
-            PREFETCH(f->u.one.owner);
-        oktop[nok] = c->ctop[k];
+        }
+        PREFETCH((f->flags & FENT_VEC) ? (const void *)VEC_ITEMS(f->u.vec)
+                                       : (const void *)f->u.one.owner);
+        oktop[nok] = ce.top;
         ok[nok++] = f;
     }
-    for (uint32_t k = 0; k < nok; k++) {
-        fent *f = ok[k];
-        const mtopic *tp = &c->tp[oktop[k]];
-        mqws_topic_match_info m;
-        m.filter.ptr = f->text;
-        m.filter.len = f->len;
-        m.group.ptr = f->text + f->len;
-        m.group.len = f->glen;
-        m.topic_index = oktop[k];
-        if (f->glen) { /* one member of a shared group */
-            vec_hdr *v = f->u.vec;
-            fill(&m, &VEC_ITEMS(v)[pick_member(x, v, c->pub, tp->t, tp->len)]);
-            m.shared = 1;
-            c->reported++;
-            if (c->fn(c->ctx, &m))
-                return 1;
-            continue;
-        }
-        uint32_t n = fent_n(f);
-        const sub_rec *it = fent_items(f);
-        m.shared = 0;
-        for (uint32_t j = 0; j < n; j++) {
-            uint32_t op = it[j].opos_opts >> OPT_SHIFT;
-            if ((op & OPT_NL) && it[j].owner == publisher) /* [MQTT-3.8.3-3] */
-                continue;
-            fill(&m, &it[j]);
-            c->reported++;
-            if (c->fn(c->ctx, &m))
-                return 1;
-        }
-    }
+    for (uint32_t k = 0; k < nok; k++)
+        if (report(c, ok[k], oktop[k]))
+            return 1;
     return 0;
 }
 
 /* Stage 2: walk the slots of the buffered keys (their home slots were prefetched in stage 1),
  * buffering and prefetching the entries whose 32-bit hash matches. */
 static int flush_keys(mctx *c) {
-    mqws_topic_index *x = c->x;
+    const mqws_topic_index *x = c->x;
+    const slot *tab = x->tab;
     const uint32_t cap = x->tab_cap;
-    uint32_t nk = c->nk;
+    const uint32_t nk = c->nk;
     c->nk = 0;
     for (uint32_t b = 0; b < nk; b++) {
-        const uint32_t key = c->keys[b];
-        uint32_t i = home_of(key, cap);
-        while (x->tab[i].hash < key)
+        const kent ke = c->keys[b];
+        uint32_t i = home_of(ke.key, cap);
+        while (tab[i].hash < ke.key)
             i++;
-        for (; x->tab[i].hash == key; i++) {
+        for (; tab[i].hash == ke.key; i++) {
             if (c->nc == MAXCAND && flush_cands(c))
                 return 1;
-            PREFETCH(F(x, x->tab[i].fh));
-            c->cand[c->nc] = x->tab[i].fh;
-            c->csid[c->nc] = c->ksid[b];
-            c->ctop[c->nc++] = c->ktop[b];
+            const fent *f = F(x, tab[i].fh);
+            PREFETCH(f);
+            PREFETCH((const uint8_t *)f + 63); /* an entry may straddle two cache lines */
+            c->cand[c->nc++] = (cent){tab[i].fh, ke.sid, ke.top, ke.exact};
         }
     }
     return flush_cands(c);
@@ -1218,6 +1329,8 @@ static int flush_keys(mctx *c) {
  * and report. */
 static int match_split(mqws_topic_index *x, mtopic *tp, uint32_t n, const mqws_topic_publish *pub,
                        mqws_topic_match_fn fn, void *ctx) {
+    if (x->tab_count == 0)
+        return 0;
     mctx c;
     c.x = x;
     c.tp = tp;
@@ -1227,36 +1340,35 @@ static int match_split(mqws_topic_index *x, mtopic *tp, uint32_t n, const mqws_t
     c.reported = 0;
     c.nk = 0;
     c.nc = 0;
-    if (x->tab_count == 0)
-        return 0;
-    const uint32_t cap = x->tab_cap;
+    const uint32_t cap = x->tab_cap, nactive = x->nactive;
+    const uint16_t *active = x->active;
     for (uint32_t j = 0; j < n; j++) {
         const uint32_t L = tp[j].L;
-        const uint64_t *lh = tp[j].lh;
-        const int dollar = tp[j].t[0] == '$';
-        /* pk[i] chains levels 0..i-1 and is shared by every shape */
-        uint64_t pk[MQWS_TOPIC_MAX_LEVELS + 1];
-        pk[0] = x->cfg.seed;
-        for (uint32_t i = 0; i < L; i++)
-            pk[i + 1] = mqws__topic_combine(pk[i], lh[i]);
-        for (uint32_t a = 0; a < x->nactive; a++) {
-            const uint16_t sid = x->active[a];
+        const uint32_t *off = tp[j].off;
+        const uint8_t *t = tp[j].t;
+        const int dollar = t[0] == '$';
+        for (uint32_t a = 0; a < nactive; a++) {
+            const uint16_t sid = active[a];
             const shape *sh = &x->shapes[sid];
-            if (sh->tail ? L < sh->nlev : L != sh->nlev)
+            const uint32_t nlev = sh->nlev, w0 = sh->w0;
+            if (sh->tail ? L < nlev : L != nlev)
                 continue;
             if (dollar && sh->wild0) /* [MQTT-4.7.2-1] */
                 continue;
-            uint64_t k = pk[sh->w0];
-            for (uint32_t i = sh->w0; i < sh->nlev; i++)
-                if (!(sh->plus >> i & 1u))
-                    k = mqws__topic_combine(k, lh[i]);
+            uint64_t k = mqws__topic_combine(
+                topic_pre(t, tp[j].len, off, tp[j].hw, tp[j].whole, w0, L), w0 ? off[w0] - 1 : 0);
+            if (w0 < nlev) {
+                const uint64_t plus = sh->plus;
+                for (uint32_t i = w0 + 1; i < nlev; i++)
+                    if (!(plus >> i & 1u))
+                        k = mqws__topic_combine(k, level_hash(t, off[i], off[i + 1] - off[i] - 1,
+                                                              tp[j].len, x->cfg.seed));
+            }
             const uint32_t key = key_final(k, sh->seed);
             if (c.nk == MAXKEYS && flush_keys(&c))
                 return c.reported;
             PREFETCH(&x->tab[home_of(key, cap)]);
-            c.keys[c.nk] = key;
-            c.ksid[c.nk] = sid;
-            c.ktop[c.nk++] = (uint8_t)j;
+            c.keys[c.nk++] = (kent){key, sid, (uint8_t)j, (uint8_t)(w0 == nlev && !sh->tail)};
         }
     }
     flush_keys(&c);
@@ -1270,7 +1382,7 @@ int mqws_topic_match(mqws_topic_index *x, const uint8_t *t, size_t len,
         return MQWS_EINVAL;
     tp.t = t;
     tp.len = len;
-    tp.L = split_name(x, t, len, tp.off, tp.lh);
+    tp.L = split_name(x, t, len, tp.off, tp.hw, &tp.whole);
     if (tp.L == 0)
         return MQWS_EINVAL;
     return match_split(x, &tp, 1, pub, fn, ctx);
@@ -1287,7 +1399,7 @@ int mqws_topic_match_batch(mqws_topic_index *x, const mqws_view *topics, size_t 
             return MQWS_EINVAL;
         tp[j].t = topics[j].ptr;
         tp[j].len = len;
-        tp[j].L = split_name(x, topics[j].ptr, len, tp[j].off, tp[j].lh);
+        tp[j].L = split_name(x, topics[j].ptr, len, tp[j].off, tp[j].hw, &tp[j].whole);
         if (tp[j].L == 0)
             return MQWS_EINVAL;
     }

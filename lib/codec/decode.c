@@ -802,10 +802,10 @@ int mqws_decode(const uint8_t *buf, size_t len, uint8_t level, uint32_t flags, m
     /* The most common packet of all, as a leaf: a valid 3.x PUBLISH of 4..129 bytes with a
      * topic of 1..16 ASCII bytes (no NUL, no wildcard), flags allowed [MQTT-3.3.1-2]
      * [MQTT-3.3.1-4], a non-zero packet id at QoS > 0. Anything else goes the long way. */
-    if (MQWS_LIKELY((unsigned)(level - MQWS_MQTT_31) < 2u && buf)) {
+    if (MQWS_LIKELY((unsigned)(level - MQWS_MQTT_31) < 2u && buf && len - 4 < 126u)) {
         unsigned b0 = buf[0], x = b0 - (MQWS_PKT_PUBLISH << 4);
-        size_t rl = buf[1];
-        if (MQWS_LIKELY(x < 32u && ((0x3C3Fu >> x) & 1) && rl - 2 < 126u && rl + 2 == len)) {
+        size_t rl = buf[1]; /* rl + 2 == len below: 2..127, a one-byte remaining length */
+        if (MQWS_LIKELY(x < 32u && ((0x3C3Fu >> x) & 1) && rl + 2 == len)) {
             size_t tl = mqws__load16(buf + 2);
             size_t q2 = (b0 & 6) ? 2 : 0;
             const uint8_t *t = buf + 4;

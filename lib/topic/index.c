@@ -980,9 +980,8 @@ static uint32_t pick_member(mqws_topic_index *x, vec_hdr *v, const mqws_topic_pu
     }
 }
 
-/* Room for the level arrays of a topic: separators are checked against max_levels once per
- * 16-byte block, so up to 16 more than the limit can be recorded before the check. */
-#define LEVEL_SLOTS (MQWS_TOPIC_MAX_LEVELS + 17u)
+/* Room for the level arrays of a topic (level starts and the end, chain states). */
+#define LEVEL_SLOTS (MQWS_TOPIC_MAX_LEVELS + 1u)
 
 #if defined(__SSE2__)
 /* Split a topic name in one pass over its 16-byte blocks: find the separators and wildcards of
@@ -1028,14 +1027,22 @@ static uint32_t split_name(const mqws_topic_index *x, const uint8_t *t, size_t l
         wild |=
             ((uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_or_si128(v, v8), vp)) >> shift) & keep;
         const uint64_t h1 = chain_step(h, w0);
+        if (L + 17 <= maxl) { /* room for 16 more separators: no check per separator */
+            for (; ms; ms &= ms - 1) {
+                const uint32_t b = CTZ64(ms);
+                L++;
+                off[L] = (uint32_t)i + b + 1;
+                hw[L] = b < 8 ? h : h1;
+            }
+        }
         for (; ms; ms &= ms - 1) {
             const uint32_t b = CTZ64(ms);
+            if (L + 2 > maxl)
+                return 0;
             L++;
             off[L] = (uint32_t)i + b + 1;
             hw[L] = b < 8 ? h : h1;
         }
-        if (L + 1 > maxl)
-            return 0;
         if (n <= 16) {
             if (wild)
                 return 0;
@@ -1088,12 +1095,12 @@ static uint32_t split_name(const mqws_topic_index *x, const uint8_t *t, size_t l
 #endif
         wild |= has_wild(w);
         for (uint64_t zs = zero_bytes(w ^ (ONES * '/')); zs; zs &= zs - 1) {
+            if (L + 2 > maxl)
+                return 0;
             L++;
             off[L] = (uint32_t)i + (CTZ64(zs) >> 3) + 1;
             hw[L] = h;
         }
-        if (L + 1 > maxl)
-            return 0;
         if (last) {
             if (wild)
                 return 0;

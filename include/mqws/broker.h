@@ -351,6 +351,13 @@ typedef struct mqws_broker_stats {
     uint64_t mem_broker;        /* heap bytes: the broker's own tables */
     uint64_t mem_total;         /* sum of the four */
     uint64_t output_pending;    /* unwritten output bytes of all connections */
+    /* Added with the queue backpressure (fields are only added at the end): */
+    uint64_t dropped_online;      /* QoS 1/2 refused by a connected subscriber's full queue
+                                     (its hard limit reached despite the backpressure) */
+    uint64_t dropped_offline;     /* QoS 1/2 refused by an offline session's full queue */
+    uint64_t backpressure_pauses; /* connections paused because a subscriber they feed passed
+                                     its queue high watermark */
+    uint64_t wills_at_close;      /* wills published by mqws_broker_close_all() */
 } mqws_broker_stats;
 
 /** Fill `st` (st->size must be set; fields beyond it are not written). O(1).

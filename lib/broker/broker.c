@@ -16,8 +16,20 @@
 
 #include <stdio.h>
 
+/* The queue level of a subscriber session is read from the session's own counters (O(1)).
+ * Workaround until session.h offers it (mqws_session_queue_level(), asked in
+ * build/api-requests.md); mqws_session_get_stats() walks the queues. Read only. */
+#include "../session/session_internal.h"
+
 #define NO_DEADLINE INT64_MAX
 #define MAX_IDS     32u /* subscription identifiers per delivery (the session's limit) */
+/* Input is fed to a connection in pieces of this size: a connection paused by backpressure
+ * stops between two pieces and the rest of the host's buffer is held (docs/design/broker.md).
+ * A connection whose last piece fed a subscriber queue above its low watermark gets smaller
+ * pieces, so that what is already in the pipe when the high watermark is passed stays well
+ * within the queue's headroom. */
+#define RECV_CHUNK       2048u
+#define RECV_CHUNK_SMALL 256u
 
 /* ------------------------------------------------------------------------------------------ */
 /* Counting allocator */
@@ -237,8 +249,11 @@ static bk_sess *sess_new(mqws_broker *b, mqws_view id, uint64_t h) {
     return s;
 }
 
+static void uncongest(mqws_broker *b, bk_sess *t);
+
 /* Remove a record: its subscriptions, its hash entry, its offline session. */
 static void sess_destroy(mqws_broker *b, bk_sess *s) {
+    uncongest(b, s);
     bk_sess **pp = &b->buckets[s->hash & (b->nbuckets - 1)];
     while (*pp && *pp != s)
         pp = &(*pp)->hnext;
@@ -300,6 +315,23 @@ static void global_check(mqws_broker *b) {
     }
 }
 
+/* A connection is paused (stop reading it) while its own output is over the high watermark,
+ * while a subscriber it feeds is over its queue high watermark (blocked_by), and while the
+ * broker holds input read from it. PAUSE / RESUME report the changes of the combination. */
+static int conn_paused(const bk_conn *c) {
+    return mqws_flow_watermark_paused(&c->out) || c->blocked_by || c->held_len;
+}
+
+static void pause_update(mqws_broker *b, bk_conn *c) {
+    int p = conn_paused(c) ? 1 : 0;
+    if (p == c->paused)
+        return;
+    c->paused = (uint8_t)p;
+    mqws_broker_event ev;
+    ev_init(&ev, p ? MQWS_BROKER_EV_PAUSE : MQWS_BROKER_EV_RESUME, c);
+    emit(b, &ev);
+}
+
 /* Bring the watermarks in line with what the connection has pending now. */
 static void sync_out(mqws_broker *b, bk_conn *c) {
     uint64_t p = mqws_conn_pending_bytes(c->conn);
@@ -314,11 +346,8 @@ static void sync_out(mqws_broker *b, bk_conn *c) {
         b->out_total -= c->out_level - p;
     }
     c->out_level = p;
-    if (fe != MQWS_FLOW_NONE) {
-        mqws_broker_event ev;
-        ev_init(&ev, fe == MQWS_FLOW_PAUSE ? MQWS_BROKER_EV_PAUSE : MQWS_BROKER_EV_RESUME, c);
-        emit(b, &ev);
-    }
+    if (fe != MQWS_FLOW_NONE)
+        pause_update(b, c);
     global_check(b);
 }
 
@@ -338,6 +367,156 @@ static void touch(mqws_broker *b, bk_conn *c) {
         return;
     c->in_touch = 1;
     link_push(&b->touch, &c->touch);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Backpressure: a subscriber session whose queue (messages waiting for its send window) passes
+ * half of either queue limit is "congested"; every connection that routes a QoS 1/2 message to
+ * it from then on is paused (blocked_by counts the subscribers it waits for) and its further
+ * input is held, until the queue drains to a quarter of the limits. */
+
+static int queue_high(const mqws_session *s) {
+    return (s->queue_max_messages && s->q_count >= (s->queue_max_messages + 1u) / 2u) ||
+           (s->queue_max_bytes && s->q_bytes >= (s->queue_max_bytes + 1u) / 2u);
+}
+
+static int queue_low(const mqws_session *s) {
+    return s->q_count <= s->queue_max_messages / 4u && s->q_bytes <= s->queue_max_bytes / 4u;
+}
+
+static void touch(mqws_broker *b, bk_conn *c);
+
+/* `t` is over its high watermark: `from` (NULL: no connection to pause) waits for it. */
+static void congest(mqws_broker *b, bk_sess *t, bk_conn *from) {
+    bk_cong *g = t->cong;
+    if (!g) {
+        g = mqws__alloc(&b->a_brk.a, sizeof(*g) + 4u * sizeof(bk_conn *));
+        if (!g)
+            return; /* no backpressure then: the queue limits still bound the queue */
+        g->n = 0;
+        g->cap = 4;
+        link_push(&b->congested, &g->link);
+        t->cong = g;
+    }
+    if (!from)
+        return;
+    for (uint32_t i = g->n; i-- > 0;)
+        if (g->blk[i] == from)
+            return;
+    if (g->n == g->cap) {
+        size_t old = sizeof(*g) + g->cap * sizeof(bk_conn *);
+        link_del(&g->link);
+        bk_cong *ng = mqws__realloc(&b->a_brk.a, g, old, old + g->cap * sizeof(bk_conn *));
+        if (ng) {
+            g = ng;
+            g->cap *= 2;
+        }
+        link_init(&g->link);
+        link_push(&b->congested, &g->link);
+        t->cong = g;
+        if (!ng)
+            return;
+    }
+    g->blk[g->n++] = from;
+    if (from->blocked_by++ == 0) {
+        b->backpressure_pauses++;
+        pause_update(b, from);
+    }
+}
+
+/* `t` drained (or went offline, or ends): its blockers may go on. */
+static void uncongest(mqws_broker *b, bk_sess *t) {
+    bk_cong *g = t->cong;
+    if (!g)
+        return;
+    t->cong = NULL;
+    link_del(&g->link);
+    for (uint32_t i = 0; i < g->n; i++) {
+        bk_conn *p = g->blk[i];
+        if (--p->blocked_by == 0)
+            touch(b, p); /* held input is fed and RESUME reported at the end of the call */
+    }
+    mqws__free(&b->a_brk.a, g, sizeof(*g) + g->cap * sizeof(bk_conn *));
+}
+
+/* A connection goes away: no subscriber keeps a pointer to it. */
+static void unblock_gone(mqws_broker *b, bk_conn *c) {
+    for (bk_link *l = b->congested.next; c->blocked_by && l != &b->congested; l = l->next) {
+        bk_cong *g = CONTAINER(l, bk_cong, link);
+        for (uint32_t i = 0; i < g->n; i++)
+            if (g->blk[i] == c) {
+                g->blk[i] = g->blk[--g->n];
+                c->blocked_by--;
+                break;
+            }
+    }
+    c->blocked_by = 0;
+}
+
+/* Feed `len` bytes to `c` in RECV_CHUNK pieces while it is not blocked. Returns the bytes fed
+ * (*err: the negative result of mqws_conn_recv, else 0). */
+static size_t feed(mqws_broker *b, bk_conn *c, uint8_t *buf, size_t len, int64_t *err) {
+    size_t off = 0;
+    *err = 0;
+    while (off < len && !c->blocked_by) {
+        size_t n = c->careful ? RECV_CHUNK_SMALL : RECV_CHUNK;
+        c->careful = 0; /* set again by deliveries to a filling queue */
+        if (n > len - off)
+            n = len - off;
+        int64_t rc = mqws_conn_recv(c->conn, buf + off, n);
+        if (rc < 0) {
+            *err = rc;
+            break;
+        }
+        b->bytes_in += (uint64_t)rc;
+        off += (size_t)rc;
+        if ((size_t)rc < n) {
+            *err = MQWS_ECLOSED; /* closed part way: the rest is not consumed */
+            break;
+        }
+    }
+    return off;
+}
+
+/* Keep input that could not be fed (the connection is blocked). */
+static int hold(mqws_broker *b, bk_conn *c, const uint8_t *p, size_t n) {
+    if (!n)
+        return MQWS_OK;
+    if (n > UINT32_MAX - c->held_len)
+        return MQWS_ENOMEM;
+    uint32_t need = c->held_len + (uint32_t)n;
+    if (need > c->held_cap) {
+        uint8_t *h = mqws__realloc(&b->a_sess.a, c->held, c->held_cap, need);
+        if (!h)
+            return MQWS_ENOMEM;
+        c->held = h;
+        c->held_cap = need;
+    }
+    memcpy(c->held + c->held_len, p, n);
+    c->held_len = need;
+    return MQWS_OK;
+}
+
+static void held_free(mqws_broker *b, bk_conn *c) {
+    mqws__free(&b->a_sess.a, c->held, c->held_cap);
+    c->held = NULL;
+    c->held_len = c->held_cap = 0;
+}
+
+/* Feed what was held for `c` now that it is no longer blocked. */
+static void feed_held(mqws_broker *b, bk_conn *c) {
+    int64_t err;
+    size_t k = feed(b, c, c->held, c->held_len, &err);
+    if (err || !mqws_conn_want_read(c->conn)) {
+        held_free(b, c); /* the connection ended: what it sent after is gone with it */
+        return;
+    }
+    if (k == c->held_len) {
+        held_free(b, c);
+        return;
+    }
+    memmove(c->held, c->held + k, c->held_len - k);
+    c->held_len -= (uint32_t)k;
 }
 
 /* Tick a connection to the broker's time and file its next deadline. Callbacks may run. */
@@ -365,8 +544,18 @@ static void process_touched(mqws_broker *b) {
             c->defer_close = 0;
             (void)mqws_conn_close(c->conn, c->defer_reason);
         }
+        if (c->sess && c->sess->cong) {
+            mqws_session *s = mqws_conn_session(c->conn);
+            if (!s || !mqws_session_want_read(s) || queue_low(s))
+                uncongest(b, c->sess);
+        }
+        if (c->held_len && !c->blocked_by) {
+            conn_tick(b, c); /* the session's clock is current before its input */
+            feed_held(b, c);
+        }
         conn_tick(b, c);
         mark_dirty(b, c);
+        pause_update(b, c);
     }
 }
 
@@ -612,10 +801,25 @@ static int deliver(mqws_broker *b, bk_sess *t, mqws_packet *q, uint8_t qos, uint
         mark_dirty(b, tc);
     if (rc == MQWS_OK) {
         b->msgs_out++;
+        /* Backpressure for an online subscriber: over the high watermark of its queue, the
+         * connection feeding it QoS 1/2 is paused. */
+        if (qos && tc && b->route_from && !queue_low(ts)) {
+            b->route_from->careful = 1;
+            if ((t->cong || queue_high(ts)) && mqws_session_want_read(ts))
+                congest(b, t, b->route_from);
+        }
         return 1;
     }
     if (rc == MQWS_ECLOSED && qos == 0)
         return 0; /* QoS 0 for an offline session: not kept (session policy) */
+    if (rc == MQWS_ELIMIT && qos) {
+        if (tc && mqws_session_want_read(ts)) {
+            b->dropped_online++; /* hard limit reached despite the backpressure */
+            b->route_lost++;
+        } else {
+            b->dropped_offline++;
+        }
+    }
     drop_event(b, tc, q, qos, rc);
     return rc == MQWS_ENOMEM ? MQWS_ENOMEM : 0;
 }
@@ -698,7 +902,10 @@ static int publish_in(mqws_broker *b, bk_conn *c, bk_sess *from, mqws_view clien
     b->msgs_in++;
     if (p->retain)
         retain_store(b, p);
+    b->route_from = c;
+    b->route_lost = 0;
     int n = route(b, from, client_id, p);
+    b->route_from = NULL;
     if (b->hooks.on_event) {
         mqws_broker_event ev;
         ev_init(&ev, MQWS_BROKER_EV_PUBLISH, c);
@@ -713,6 +920,96 @@ static int publish_in(mqws_broker *b, bk_conn *c, bk_sess *from, mqws_view clien
         emit(b, &ev);
     }
     return n;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Wills at server shutdown: the broker keeps a copy of a connected client's will (the session
+ * has no call to publish it without closing), so mqws_broker_close_all() can publish every will
+ * before the first DISCONNECT 0x8B is queued. */
+
+static size_t will_size(const bk_will *w) {
+    return sizeof(*w) + w->topic_len + w->payload_len + w->props_len;
+}
+
+static void will_free(mqws_broker *b, bk_conn *c) {
+    if (c->will) {
+        mqws__free(&b->a_sess.a, c->will, will_size(c->will));
+        c->will = NULL;
+    }
+}
+
+/* Copy the will of CONNECT `p` (will_flag set). Out of memory: no copy (the session's own
+ * will rules still apply). */
+static void will_copy(mqws_broker *b, bk_conn *c, const mqws_packet *p) {
+    will_free(b, c);
+    size_t pl = p->protocol_level == MQWS_MQTT_5 ? passprops(&p->will_props, NULL) : 0;
+    if (p->will_topic.len > 65535u || p->will_payload.len > UINT32_MAX || pl > UINT32_MAX)
+        return;
+    size_t n = sizeof(bk_will) + p->will_topic.len + p->will_payload.len + pl;
+    bk_will *w = mqws__alloc(&b->a_sess.a, n);
+    if (!w)
+        return;
+    memset(w, 0, sizeof(*w));
+    w->topic_len = (uint16_t)p->will_topic.len;
+    w->payload_len = (uint32_t)p->will_payload.len;
+    w->props_len = (uint32_t)pl;
+    w->qos = p->will_qos;
+    w->retain = p->will_retain;
+    if (p->protocol_level == MQWS_MQTT_5 &&
+        (p->will_props.present & MQWS_PROPF_MESSAGE_EXPIRY_INTERVAL)) {
+        w->has_expiry = 1;
+        w->expiry = p->will_props.message_expiry;
+    }
+    memcpy(w->data, p->will_topic.ptr, w->topic_len);
+    if (w->payload_len)
+        memcpy(w->data + w->topic_len, p->will_payload.ptr, w->payload_len);
+    if (pl)
+        passprops(&p->will_props, w->data + w->topic_len + w->payload_len);
+    c->will = w;
+}
+
+static void will_event(mqws_broker *b, bk_conn *c, mqws_view id, const mqws_packet *will) {
+    if (!b->hooks.on_event)
+        return;
+    mqws_broker_event ev;
+    ev_init(&ev, MQWS_BROKER_EV_WILL, c);
+    ev.client_id = id;
+    ev.topic = will->topic;
+    ev.qos = will->qos;
+    ev.retain = will->retain;
+    ev.bytes = will->payload.len;
+    emit(b, &ev);
+}
+
+/* Publish `c`'s will now (server shutdown) and make sure the session does not publish it
+ * again when it closes or, delayed, later. */
+static void will_publish_now(mqws_broker *b, bk_conn *c) {
+    bk_will *w = c->will;
+    mqws_session *s = mqws_conn_session(c->conn);
+    if (!w || !s)
+        return;
+    c->will = NULL;
+    c->will_sent = 1;
+    if (c->sess)
+        c->sess->will_sent = 1;
+    mqws_packet p;
+    mqws_packet_init(&p, MQWS_PKT_PUBLISH);
+    p.qos = w->qos;
+    p.retain = w->retain;
+    p.topic.ptr = w->data;
+    p.topic.len = w->topic_len;
+    p.payload.ptr = w->data + w->topic_len;
+    p.payload.len = w->payload_len;
+    props_from_block(w->data + w->topic_len + w->payload_len, w->props_len, &p.props);
+    if (w->has_expiry) {
+        p.props.message_expiry = w->expiry;
+        p.props.present |= MQWS_PROPF_MESSAGE_EXPIRY_INTERVAL;
+    }
+    mqws_view id = mqws_session_client_id(s);
+    will_event(b, c, id, &p);
+    b->wills_at_close++;
+    (void)publish_in(b, NULL, c->sess, id, &p);
+    mqws__free(&b->a_sess.a, w, will_size(w));
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -806,6 +1103,7 @@ static void refuse(mqws_broker *b, bk_conn *c, uint8_t reason, const mqws_props 
     mqws_session *s = mqws_conn_session(c->conn);
     b->refused++;
     c->auth = 0;
+    will_free(b, c);
     if (b->hooks.on_event) {
         mqws_broker_event ev;
         ev_init(&ev, MQWS_BROKER_EV_REFUSED, c);
@@ -883,6 +1181,7 @@ static void bind_and_accept(mqws_broker *b, bk_conn *c, const mqws_props *props)
                 (void)mqws_topic_unsubscribe_all(b->idx, bs->sub);
     }
     bs->conn = c;
+    bs->will_sent = 0;
     c->sess = bs;
     /* (MQTT 3.1 has no Session Present flag: the session resumes and writes 0 on the wire.) */
     int rc = mqws_session_accept(s, present, props);
@@ -955,6 +1254,7 @@ static void cb_connect(mqws_session *s, const mqws_packet *p, void *user) {
         return;
     }
     c->clean_start = p->clean_start;
+    will_free(b, c);
     if (p->will_flag && b->hooks.authorize) {
         int r = b->hooks.authorize(b->user, c->conn, c->user, MQWS_BROKER_ACL_PUBLISH,
                                    mqws_session_client_id(s), p->will_topic, p->will_qos,
@@ -964,6 +1264,8 @@ static void cb_connect(mqws_session *s, const mqws_packet *p, void *user) {
             return;
         }
     }
+    if (p->will_flag)
+        will_copy(b, c, p);
     int r;
     if (b->hooks.authenticate)
         r = b->hooks.authenticate(b->user, c->conn, c->user, p);
@@ -1022,6 +1324,11 @@ static int cb_publish(mqws_session *s, const mqws_packet *p, void *user) {
         }
     }
     int n = publish_in(b, c, c->sess, id, p);
+    /* Not accepted when an online subscriber's queue refused it (hard limit reached despite
+     * the backpressure): 5.0 says so (0x97, the publisher may send it again); 3.1.1 cannot
+     * refuse a PUBLISH (dropped, counted). */
+    if (b->route_lost && p->qos && v5)
+        return MQWS_RC_QUOTA_EXCEEDED;
     if (n == 0 && v5)
         return MQWS_RC_NO_MATCHING_SUBSCRIBERS;
     if (n < 0 && v5)
@@ -1168,16 +1475,9 @@ static void cb_will(mqws_session *s, const mqws_packet *will, void *user) {
     bk_sess *bs = sess_of_user(user);
     mqws_broker *b = broker_of_user(user);
     mqws_view id = mqws_session_client_id(s);
-    if (b->hooks.on_event) {
-        mqws_broker_event ev;
-        ev_init(&ev, MQWS_BROKER_EV_WILL, c);
-        ev.client_id = id;
-        ev.topic = will->topic;
-        ev.qos = will->qos;
-        ev.retain = will->retain;
-        ev.bytes = will->payload.len;
-        emit(b, &ev);
-    }
+    if ((c && c->will_sent) || (bs && bs->will_sent))
+        return; /* published by mqws_broker_close_all() already */
+    will_event(b, c, id, will);
     if (b->routing)
         return; /* cannot happen: wills fire from ticks and closes, never from a delivery */
     (void)publish_in(b, NULL, bs, id, will);
@@ -1209,7 +1509,10 @@ static void cb_close(mqws_session *s, const mqws_close_info *why, const mqws_pac
             emit(b, &ev);
         }
     }
+    will_free(b, c);
     bk_sess *bs = c->sess;
+    if (bs)
+        uncongest(b, bs); /* offline now: its queue is bounded by the limits, then drops */
     if (bs &&
         (mqws_session_expiry_interval(s) == 0 || mqws_session_state(s) == MQWS_SESSION_EXPIRED)) {
         /* The session ends with the connection: its subscriptions go. */
@@ -1294,6 +1597,7 @@ mqws_broker *mqws_broker_new(const mqws_broker_config *cfg, const mqws_broker_ho
     link_init(&b->conns);
     link_init(&b->dirty);
     link_init(&b->touch);
+    link_init(&b->congested);
     mqws_flow_admission_config ac = MQWS_FLOW_ADMISSION_CONFIG_INIT;
     ac.max_connections = cfg->max_connections;
     ac.max_connecting = cfg->max_connecting;
@@ -1335,6 +1639,9 @@ mqws_broker *mqws_broker_new(const mqws_broker_config *cfg, const mqws_broker_ho
 }
 
 static void conn_destroy(mqws_broker *b, bk_conn *c) {
+    unblock_gone(b, c);
+    held_free(b, c);
+    will_free(b, c);
     link_del(&c->all);
     if (c->in_dirty)
         link_del(&c->dirty);
@@ -1352,6 +1659,13 @@ void mqws_broker_free(mqws_broker *b) {
     if (!b)
         return;
     b->hooks.on_event = NULL; /* nothing is reported while tearing down */
+    while (!link_empty(&b->congested)) {
+        bk_cong *g = CONTAINER(b->congested.next, bk_cong, link);
+        link_del(&g->link);
+        mqws__free(&b->a_brk.a, g, sizeof(*g) + g->cap * sizeof(bk_conn *));
+    }
+    for (bk_link *l = b->conns.next; l != &b->conns; l = l->next)
+        CONTAINER(l, bk_conn, all)->blocked_by = 0;
     /* Sessions first (they hold slices and callbacks), then the records and the tables. */
     while (!link_empty(&b->conns)) {
         bk_conn *c = CONTAINER(b->conns.next, bk_conn, all);
@@ -1470,9 +1784,21 @@ int64_t mqws_broker_recv(mqws_broker *b, mqws_conn *conn, uint8_t *buf, size_t l
     set_now(b, now_ms);
     /* The session's clock must be current before its input: keepalive counts from here. */
     conn_tick(b, c);
-    int64_t rc = mqws_conn_recv(conn, buf, len);
-    if (rc > 0)
-        b->bytes_in += (uint64_t)rc;
+    int64_t rc = (int64_t)len, err = 0;
+    if (c->held_len || c->blocked_by) {
+        /* Read while paused (the host did not wait for RESUME): kept behind what is held. */
+        if (hold(b, c, buf, len) < 0)
+            rc = MQWS_ENOMEM;
+    } else {
+        size_t k = feed(b, c, buf, len, &err);
+        if (err)
+            rc = err == MQWS_ECLOSED && k ? (int64_t)k : err;
+        else if (k < len && hold(b, c, buf + k, len - k) < 0)
+            rc = MQWS_ENOMEM;
+    }
+    if (rc == MQWS_ENOMEM)
+        (void)mqws_conn_close(conn, MQWS_RC_UNSPECIFIED_ERROR); /* input cannot be kept */
+    pause_update(b, c);
     touch(b, c);
     leave(b, outer);
     return rc;
@@ -1581,10 +1907,26 @@ void mqws_broker_close_all(mqws_broker *b, uint8_t reason) {
         return;
     b->closing = 1;
     int outer = enter(b);
+    /* Wills first, so that every subscriber still connected gets them before its own
+     * DISCONNECT: the server closes without the client's DISCONNECT 0x00 [MQTT-3.1.2-8], and
+     * the session ends with the server (nothing persists across a restart), which is the
+     * latest moment a delayed will goes out [MQTT-3.1.3-9]. */
     for (bk_link *l = b->conns.next; l != &b->conns; l = l->next) {
         bk_conn *c = CONTAINER(l, bk_conn, all);
         if (outer)
             conn_tick(b, c);
+        if (c->connected && c->will && mqws_conn_want_read(c->conn))
+            will_publish_now(b, c);
+    }
+    /* Offline persistent sessions still waiting for their will delay end now too. */
+    for (size_t i = 0; i < b->nbuckets; i++)
+        for (bk_sess *bs = b->buckets[i]; bs; bs = bs->hnext)
+            if (bs->off && bs->off->will && !bs->dead) {
+                (void)mqws_session_tick(bs->off, NO_DEADLINE / 4); /* will, then expiry */
+                heap_set(b, bs, NO_DEADLINE);
+            }
+    for (bk_link *l = b->conns.next; l != &b->conns; l = l->next) {
+        bk_conn *c = CONTAINER(l, bk_conn, all);
         mqws_session *s = mqws_conn_session(c->conn);
         if (mqws_session_state(s) == MQWS_SESSION_CONNECTING)
             refuse(b, c, MQWS_RC_SERVER_UNAVAILABLE, NULL); /* 0x8B is not a CONNACK code */
@@ -1599,7 +1941,7 @@ int mqws_broker_paused(const mqws_broker *b) { return b ? b->gpaused : 0; }
 
 int mqws_broker_conn_paused(const mqws_conn *conn) {
     bk_conn *c = bk_of(conn);
-    return c ? mqws_flow_watermark_paused(&c->out) : 0;
+    return c ? conn_paused(c) : 0;
 }
 
 int mqws_broker_auth_answer(mqws_broker *b, mqws_conn *conn, int reason, const mqws_props *props) {
@@ -1756,6 +2098,10 @@ int mqws_broker_stats_get(const mqws_broker *b, mqws_broker_stats *st) {
     o.mem_broker = b->a_brk.used + sizeof(*b);
     o.mem_total = o.mem_index + o.mem_retained + o.mem_sessions + o.mem_broker;
     o.output_pending = b->out_total;
+    o.dropped_online = b->dropped_online;
+    o.dropped_offline = b->dropped_offline;
+    o.backpressure_pauses = b->backpressure_pauses;
+    o.wills_at_close = b->wills_at_close;
     size_t n = st->size < sizeof(o) ? st->size : sizeof(o);
     memcpy(st, &o, n);
     return MQWS_OK;

@@ -54,7 +54,34 @@ struct bk_conn {
     uint8_t closed;       /* on_close seen */
     uint8_t defer_close;  /* 1: mqws_broker_disconnect() asked during a routing */
     uint8_t defer_reason; /* its reason */
+    uint8_t paused;       /* PAUSE reported (own output, blocked, or input held), no RESUME yet */
+    uint8_t will_sent;    /* mqws_broker_close_all() published the will already */
+    uint8_t careful;      /* its last input piece fed a queue over its low watermark */
+    /* Backpressure: subscribers over their queue high watermark this connection routed a
+     * QoS 1/2 message to. While non-zero the connection is paused and its input is held. */
+    uint32_t blocked_by;
+    uint32_t held_len, held_cap; /* input read while paused, fed when it resumes */
+    uint8_t *held;
+    struct bk_will *will; /* copy of the CONNECT's will, while CONNECTED (close_all) */
 };
+
+/* A connected client's will, copied from its CONNECT: mqws_broker_close_all() publishes it
+ * before any connection gets its DISCONNECT. Props: the pass-through block (passprops). */
+typedef struct bk_will {
+    uint32_t payload_len, props_len;
+    uint32_t expiry; /* Message Expiry Interval, 0 = none */
+    uint16_t topic_len;
+    uint8_t qos, retain, has_expiry, pad_[3];
+    uint8_t data[]; /* topic, payload, props */
+} bk_will;
+
+/* A subscriber session over its queue high watermark: the connections that routed QoS 1/2
+ * messages to it since, paused until the queue drains to the low watermark. */
+typedef struct bk_cong {
+    bk_link link; /* in the broker's congested list */
+    uint32_t n, cap;
+    bk_conn *blk[];
+} bk_cong;
 
 /* One client identifier's session record: subscriptions, and the session object (inside the
  * current connection, or owned here while offline). */
@@ -68,8 +95,9 @@ struct bk_sess {
     bk_conn *conn;      /* current connection, or NULL */
     mqws_session *off;  /* owned offline session (conn == NULL), or NULL */
     bk_sess *dead_next; /* expired, waiting to be freed outside the session's callback */
+    bk_cong *cong;      /* over its queue high watermark, or NULL */
     uint8_t dead;
-    uint8_t pad_;
+    uint8_t will_sent; /* mqws_broker_close_all() published the will already */
     uint16_t id_len;
     uint8_t id[];
 };
@@ -112,6 +140,7 @@ struct mqws_broker {
     bk_link conns; /* sentinels */
     bk_link dirty;
     bk_link touch;
+    bk_link congested; /* bk_cong of subscribers over their queue high watermark */
     bk_sess *dead;
 
     bk_sess **buckets;
@@ -128,8 +157,10 @@ struct mqws_broker {
     size_t dv_cap;
     mqws_topic_sub_id *ids;
     size_t ids_cap;
-    int routing; /* depth guard: routing is not reentrant */
-    int depth;   /* nesting of API calls (hooks calling back in) */
+    int routing;         /* depth guard: routing is not reentrant */
+    bk_conn *route_from; /* publishing connection of the current routing, or NULL */
+    uint32_t route_lost; /* QoS 1/2 deliveries to online sessions refused (queue full) */
+    int depth;           /* nesting of API calls (hooks calling back in) */
 
     int64_t now;
     int64_t start; /* first time seen; INT64_MIN until then */
@@ -141,6 +172,7 @@ struct mqws_broker {
 
     uint64_t nconns, nrefusing, nconnected;
     uint64_t msgs_in, msgs_out, bytes_in, bytes_out, dropped, rate_limited, refused;
+    uint64_t dropped_online, dropped_offline, backpressure_pauses, wills_at_close;
 };
 
 #endif

@@ -254,9 +254,10 @@ def slow_reader(gw):
 
 
 def slow_reader_qos1(gw, n=5000):
-    """The same with QoS 1 (2 KiB payloads, 10 MiB in all): the lazy subscriber's session queue
-    is bounded (queue-max-messages / -bytes), the rest is dropped and counted; the publisher
-    gets every PUBACK."""
+    """The same with QoS 1 (2 KiB payloads, 10 MiB in all): nothing accepted is lost, so the
+    broker does not drop for a connected subscriber; once the lazy subscriber's session queue
+    passes its high watermark the publisher is paused (not read, no more PUBACKs). When the lazy
+    subscriber goes away the publisher resumes and gets every PUBACK; memory stays bounded."""
     import threading
     before = gw.metrics().get("mqws_messages_dropped_total", 0)
     rss0 = gw.rss_kib()
@@ -270,6 +271,17 @@ def slow_reader_qos1(gw, n=5000):
     sender = threading.Thread(target=pub.sendall, args=(data,), daemon=True)
     sender.start()
     acks = 0
+    pub.settimeout(1.5)  # the publisher is paused: PUBACKs stop
+    try:
+        while acks < n:
+            h, _ = recv_packet(pub)
+            acks += h >> 4 == 4
+    except (OSError, EOFError):
+        pass
+    acks_paused = acks
+    peak_kib = gw.rss_kib()
+    dropped_paused = gw.metrics().get("mqws_messages_dropped_total", 0) - before
+    lazy.close()  # its session ends: the publisher goes on
     pub.settimeout(20)
     try:
         while acks < n:
@@ -278,12 +290,12 @@ def slow_reader_qos1(gw, n=5000):
     except (OSError, EOFError):
         pass
     sender.join(5)
-    peak_kib = gw.rss_kib()
-    dropped = gw.metrics().get("mqws_messages_dropped_total", 0) - before
-    lazy.close()
+    peak_kib = max(peak_kib, gw.rss_kib())
     pub.close()
-    return acks == n and dropped > 0 and peak_kib - rss0 < 16 * 1024, \
-        "pubacks=%d/%d dropped=%d rss %d -> %d KiB" % (acks, n, dropped, rss0, peak_kib)
+    return acks_paused < n and acks == n and dropped_paused == 0 and \
+        peak_kib - rss0 < 16 * 1024, \
+        "pubacks while paused=%d, at the end=%d/%d dropped=%d rss %d -> %d KiB" % (
+            acks_paused, acks, n, dropped_paused, rss0, peak_kib)
 
 
 ROUNDS = [("malformed packets", malformed), ("silent and quiet connections", silent),
@@ -294,8 +306,10 @@ ROUNDS = [("malformed packets", malformed), ("silent and quiet connections", sil
 
 def main():
     res = Results("abuse")
+    # $SYS off: its first retained statistics (10 s after start) would land in whichever round
+    # is running then and look like a leak of that round.
     with Gateway(sys.argv[1], "--connect-timeout", "1000", "--ws-handshake-timeout", "1000",
-                 "--max-packet-size", "65536", log_level="warn") as gw:
+                 "--max-packet-size", "65536", "--sys-interval", "0", log_level="warn") as gw:
         try:
             ctl = Control(gw)
             res.check("control round trip before", ctl.roundtrip() is not None)

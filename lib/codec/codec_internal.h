@@ -254,11 +254,13 @@ MQWS_INLINE int mqws__fast_filter_in(const uint8_t *s, size_t n, const uint8_t *
         return 0;
     unsigned m;
     if (n >= 16) {
-        for (size_t i = 0; i + 16 < n; i += 16)
+        size_t i = 0;
+        for (; i + 16 < n; i += 16)
             if (MQWS_UNLIKELY((m = mqws__fblock(MQWS__LD128(s + i))) != 0) &&
                 !mqws__wild_at(s, n, i, m))
                 return 0;
-        m = mqws__fblock(MQWS__LD128(s + n - 16));
+        /* The last block overlaps the previous one by 16 - (n - i) lanes, already looked at. */
+        m = mqws__fblock(MQWS__LD128(s + n - 16)) & (0xFFFFu << (16 - (n - i)));
         return MQWS_LIKELY(!m) || mqws__wild_at(s, n, n - 16, m);
     }
     if (MQWS_LIKELY((size_t)(s + n - lo) >= 16)) {

@@ -797,12 +797,13 @@ MQWS_NOINLINE static int decode_v5(const uint8_t *buf, size_t len, uint32_t flag
     return decode_full(buf, len, MQWS_MQTT_5, flags, out, err);
 }
 
-int mqws_decode(const uint8_t *buf, size_t len, uint8_t level, uint32_t flags, mqws_packet *out,
-                mqws_decode_error *err) {
+MQWS_NOINLINE static int decode_pub3(const uint8_t *buf, size_t len, uint8_t level, uint32_t flags,
+                                     mqws_packet *out, mqws_decode_error *err) {
     /* The most common packet of all, as a leaf: a valid 3.x PUBLISH of 4..129 bytes with a
      * topic of 1..16 ASCII bytes (no NUL, no wildcard), flags allowed [MQTT-3.3.1-2]
-     * [MQTT-3.3.1-4], a non-zero packet id at QoS > 0. Anything else goes the long way. */
-    if (MQWS_LIKELY((unsigned)(level - MQWS_MQTT_31) < 2u && buf && len - 4 < 126u)) {
+     * [MQTT-3.3.1-4], a non-zero packet id at QoS > 0. Anything else goes the long way.
+     * Called by mqws_decode() only with level 3 or 4, buf non-NULL and 4 <= len < 130. */
+    {
         unsigned b0 = buf[0], x = b0 - (MQWS_PKT_PUBLISH << 4);
         size_t rl = buf[1]; /* rl + 2 == len below: 2..127, a one-byte remaining length */
         if (MQWS_LIKELY(x < 32u && ((0x3C3Fu >> x) & 1) && rl + 2 == len)) {
@@ -833,6 +834,18 @@ int mqws_decode(const uint8_t *buf, size_t len, uint8_t level, uint32_t flags, m
                 }
             }
         }
+    }
+    return decode_v3(buf, len, level, flags, out, err);
+}
+
+int mqws_decode(const uint8_t *buf, size_t len, uint8_t level, uint32_t flags, mqws_packet *out,
+                mqws_decode_error *err) {
+    /* Only tail calls here, so that no path pays for another's registers. */
+    if (MQWS_LIKELY((unsigned)(level - MQWS_MQTT_31) < 2u && buf && len >= 4)) {
+        if (MQWS_LIKELY((buf[0] >> 4) == MQWS_PKT_PUBLISH && len < 130))
+            return decode_pub3(buf, len, level, flags, out, err);
+        if ((buf[0] & 0xDF) == 0x82) /* SUBSCRIBE or UNSUBSCRIBE with flags 2 */
+            return subscribe_fast(buf, len, level, flags, out, err);
     }
     if (level == MQWS_MQTT_5)
         return decode_v5(buf, len, flags, out, err);

@@ -99,10 +99,17 @@ typedef struct mqws_broker_config {
     uint64_t seed;
     /* Slow consumers: a connection whose unwritten output reaches `out_high` bytes
      * (default MQWS_FLOW_OUT_HIGH_DEFAULT, 0 = never) gets no more QoS 0 messages (dropped,
-     * counted, MQWS_BROKER_EV_DROP) until the host has written it down; QoS 1/2 messages go to
-     * the session's queue (bounded by the session queue limits, then dropped). The same
-     * watermark with `out_low` (default MQWS_FLOW_OUT_LOW_DEFAULT) reports
-     * MQWS_BROKER_EV_PAUSE / _RESUME for that connection: stop / resume reading it. */
+     * counted, MQWS_BROKER_EV_DROP) until the host has written it down. The same watermark
+     * with `out_low` (default MQWS_FLOW_OUT_LOW_DEFAULT) reports MQWS_BROKER_EV_PAUSE /
+     * _RESUME for that connection: stop / resume reading it.
+     * QoS 1/2 messages go to the subscriber session's queue (session queue limits). Nothing
+     * accepted is lost for a connected subscriber: when its queue passes half of either limit
+     * (the high watermark), every connection that routes a QoS 1/2 message to it is paused
+     * (PAUSE; its input not yet processed is held by the broker) until the queue drains to a
+     * quarter of the limits (RESUME). Only an offline persistent session drops over its limits
+     * (counted, DROP event); a connected one only if its hard limit is reached despite the
+     * pause (many publishers at once, tiny limits): dropped, counted (stats dropped_online),
+     * and a 5.0 publisher gets PUBACK / PUBREC 0x97 instead of a success for that message. */
     uint64_t out_high;
     uint64_t out_low;
     /* Global output budget: when the unwritten output of all connections together reaches
@@ -161,7 +168,9 @@ enum mqws_broker_event_type {
     MQWS_BROKER_EV_DROP = 7,        /* a delivery was dropped (topic, qos, error: MQWS_ELIMIT
                                        slow consumer / queue full / rate limit, MQWS_ETOOBIG,
                                        MQWS_ECLOSED expired, MQWS_ENOMEM) */
-    MQWS_BROKER_EV_PAUSE = 8,       /* stop reading `conn` (NULL: every connection) */
+    MQWS_BROKER_EV_PAUSE = 8,       /* stop reading `conn` (NULL: every connection): its own
+                                       output is over out_high, or it feeds a subscriber whose
+                                       queue is over its high watermark */
     MQWS_BROKER_EV_RESUME = 9,      /* read again */
     MQWS_BROKER_EV_TAKEOVER = 10,   /* `conn` (still open) is closed because a new connection
                                        takes its session over */
@@ -248,7 +257,10 @@ MQWS_API mqws_conn *mqws_broker_accept(mqws_broker *b, const mqws_conn_config *c
 
 /** Bytes read from `c`'s socket at `now_ms` (the buffer may be modified in place). Routes what
  * they carry: other connections may get output (see mqws_broker_next_writable()), `c` too.
- * Returns what mqws_conn_recv() returns. */
+ * Returns what mqws_conn_recv() returns. Input is processed in pieces of a few KiB: when `c`
+ * gets paused by backpressure part way, the rest is copied and kept by the broker (counted as
+ * consumed) and processed when `c` resumes; bytes given while `c` is paused are kept the same
+ * way (don't: wait for RESUME). MQWS_ENOMEM when they cannot be kept (`c` is closed). */
 MQWS_API int64_t mqws_broker_recv(mqws_broker *b, mqws_conn *c, uint8_t *buf, size_t len,
                                   int64_t now_ms);
 
@@ -275,10 +287,14 @@ MQWS_API void mqws_broker_release(mqws_broker *b, mqws_conn *c);
 MQWS_API int mqws_broker_disconnect(mqws_broker *b, mqws_conn *c, uint8_t reason);
 
 /** Close every connection as mqws_broker_disconnect() does (0x8B Server shutting down for a
- * stop). Wills follow the spec: the server closed without the client's DISCONNECT 0x00, so a
- * will without delay is published now; a delayed will waits for its delay (keep calling
- * mqws_broker_tick() until then if the host wants them out). New connections are refused from
- * now on (CONNACK 0x88 Server unavailable, 3.1.1 0x03). */
+ * stop). Wills follow the spec: the server closes without the client's DISCONNECT 0x00
+ * [MQTT-3.1.2-8], and a will goes out at the earlier of its delay and the end of the session
+ * [MQTT-3.1.3-9]; sessions are not kept across a restart, so they all end now. Every connected
+ * client's will (delayed or not) and the delayed will of every offline session are therefore
+ * published first, to the subscribers still connected (retained ones to the retained store),
+ * and only then is any DISCONNECT queued: write the output out (next_writable) before
+ * exiting. A will is never published twice (not at the session's close nor after its delay).
+ * New connections are refused from now on (CONNACK 0x88 Server unavailable, 3.1.1 0x03). */
 MQWS_API void mqws_broker_close_all(mqws_broker *b, uint8_t reason);
 
 /** The host pointer given to mqws_broker_accept() for `c`. */
@@ -287,7 +303,9 @@ MQWS_API void *mqws_broker_conn_user(const mqws_conn *c);
 /** 1 while the global output budget says "stop reading" (between the global PAUSE and RESUME
  * events), else 0. */
 MQWS_API int mqws_broker_paused(const mqws_broker *b);
-/** 1 while `c`'s own output is over its high watermark (between its PAUSE and RESUME). */
+/** 1 while `c` must not be read (between its PAUSE and RESUME): its own output is over its
+ * high watermark, or it feeds a subscriber whose queue is over its high watermark, or the broker
+ * still holds input of it. */
 MQWS_API int mqws_broker_conn_paused(const mqws_conn *c);
 
 /* ------------------------------------------------------------------------------------------ */

@@ -32,6 +32,15 @@ RUNS = [
     # transport and protocol variants on one preset
     ("chatty-telemetry", ["--conns", "50", "--duration", "2", "--ws", "-V", "311"]),
     ("fan-out", ["--conns", "20", "--duration", "2", "--qos", "2", "-V", "5", "--ws"]),
+    # overload: 3 publishers pipelining 100k QoS 1 / QoS 2 (window 1000) to 2 subscribers; the
+    # broker pauses publishers instead of dropping for connected subscribers: lost must be 0
+    # (about 1 s each)
+    ("chatty-telemetry", ["--conns", "5", "--pubs", "3", "--subs", "2", "-q", "1", "--rate", "0",
+                          "--size", "64", "-t", "bench/%i", "-T", "bench/#", "-C", "100000",
+                          "-D", "10", "--interval", "100"]),
+    ("chatty-telemetry", ["--conns", "5", "--pubs", "3", "--subs", "2", "-q", "2", "--rate", "0",
+                          "--size", "64", "-t", "bench/%i", "-T", "bench/#", "-C", "100000",
+                          "-D", "10", "--interval", "100"]),
 ]
 
 

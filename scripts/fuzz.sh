@@ -17,7 +17,10 @@ fi || { echo "[fuzz] build: FAILED (configure)"; exit 1; }
 ninja -C $dir >/dev/null || { echo "[fuzz] build: FAILED"; exit 1; }
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    for bin in $dir/fuzz/fuzz_*; do [ -x "$bin" ] && targets+=("${bin##*/fuzz_}"); done
+    for bin in $dir/fuzz/fuzz_*; do
+        # Skip meson's object directories (fuzz_X.p).
+        [ -f "$bin" ] && [ -x "$bin" ] && targets+=("${bin##*/fuzz_}")
+    done
 fi
 failures=0
 for name in "${targets[@]}"; do

@@ -318,8 +318,15 @@ static void global_check(mqws_broker *b) {
 /* A connection is paused (stop reading it) while its own output is over the high watermark,
  * while a subscriber it feeds is over its queue high watermark (blocked_by), and while the
  * broker holds input read from it. PAUSE / RESUME report the changes of the combination. */
+static int conn_blocked(const bk_conn *c) {
+    /* A connection whose own session is congested is never held: its input carries the
+     * acknowledgements that drain that queue (a client publishing to itself, or two clients
+     * feeding each other, would otherwise wait for each other forever). */
+    return c->blocked_by && !(c->sess && c->sess->cong);
+}
+
 static int conn_paused(const bk_conn *c) {
-    return mqws_flow_watermark_paused(&c->out) || c->blocked_by || c->held_len;
+    return mqws_flow_watermark_paused(&c->out) || conn_blocked(c) || c->held_len;
 }
 
 static void pause_update(mqws_broker *b, bk_conn *c) {
@@ -397,6 +404,8 @@ static void congest(mqws_broker *b, bk_sess *t, bk_conn *from) {
         g->cap = 4;
         link_push(&b->congested, &g->link);
         t->cong = g;
+        if (t->conn && t->conn->blocked_by)
+            touch(b, t->conn); /* no longer held: feed what waits, report RESUME */
     }
     if (!from)
         return;
@@ -418,7 +427,7 @@ static void congest(mqws_broker *b, bk_sess *t, bk_conn *from) {
             return;
     }
     g->blk[g->n++] = from;
-    if (from->blocked_by++ == 0) {
+    if (from->blocked_by++ == 0 && conn_blocked(from)) {
         b->backpressure_pauses++;
         pause_update(b, from);
     }
@@ -431,6 +440,8 @@ static void uncongest(mqws_broker *b, bk_sess *t) {
         return;
     t->cong = NULL;
     link_del(&g->link);
+    if (t->conn && t->conn->blocked_by)
+        touch(b, t->conn); /* its own blockers hold it again */
     for (uint32_t i = 0; i < g->n; i++) {
         bk_conn *p = g->blk[i];
         if (--p->blocked_by == 0)
@@ -458,7 +469,7 @@ static void unblock_gone(mqws_broker *b, bk_conn *c) {
 static size_t feed(mqws_broker *b, bk_conn *c, uint8_t *buf, size_t len, int64_t *err) {
     size_t off = 0;
     *err = 0;
-    while (off < len && !c->blocked_by) {
+    while (off < len && !conn_blocked(c)) {
         size_t n = c->careful ? RECV_CHUNK_SMALL : RECV_CHUNK;
         c->careful = 0; /* set again by deliveries to a filling queue */
         if (n > len - off)
@@ -549,7 +560,7 @@ static void process_touched(mqws_broker *b) {
             if (!s || !mqws_session_want_read(s) || queue_low(s))
                 uncongest(b, c->sess);
         }
-        if (c->held_len && !c->blocked_by) {
+        if (c->held_len && !conn_blocked(c)) {
             conn_tick(b, c); /* the session's clock is current before its input */
             feed_held(b, c);
         }
@@ -1785,7 +1796,7 @@ int64_t mqws_broker_recv(mqws_broker *b, mqws_conn *conn, uint8_t *buf, size_t l
     /* The session's clock must be current before its input: keepalive counts from here. */
     conn_tick(b, c);
     int64_t rc = (int64_t)len, err = 0;
-    if (c->held_len || c->blocked_by) {
+    if (c->held_len || conn_blocked(c)) {
         /* Read while paused (the host did not wait for RESUME): kept behind what is held. */
         if (hold(b, c, buf, len) < 0)
             rc = MQWS_ENOMEM;

@@ -245,6 +245,71 @@ TEST(backpressure_released_when_the_slow_subscriber_goes) {
     finish(&n);
 }
 
+/* A client publishing QoS 1 to its own subscription: its input carries the acknowledgements
+ * that drain its queue, so it is never held (no deadlock); if its queue fills anyway the drop
+ * is counted and it gets PUBACK 0x97 for those. Every PUBLISH is answered. */
+TEST(backpressure_never_deadlocks_a_client_feeding_itself) {
+    net n;
+    net_init(&n, 0);
+    n.scfg.queue_max_messages = 100;
+    CHECK_INT(net_start(&n), 0);
+    CHECK_INT(net_connect(&n, 0, V5, "self"), 0);
+    CHECK_INT(net_subscribe(&n, 0, "me", 1), 1);
+    n.cli[0].hold = 1;
+    mqws_conn *c = n.cli[0].c;
+    bbuf in = {0}, out = {0};
+    int sent = 0, acked = 0, refused = 0, received = 0, steps = 0;
+    while (acked < 3000 && steps < 100000) {
+        steps++;
+        while (sent < 3000 && in.len - in.rd < 8192) {
+            mqws_packet p;
+            mqws_packet_init(&p, MQWS_PKT_PUBLISH);
+            p.topic = mqws_view_cstr("me");
+            p.payload = mqws_view_cstr("payload-payload");
+            p.qos = 1;
+            p.packet_id = (uint16_t)(1 + sent % 60000);
+            bb_packet(&in, &p, V5);
+            sent++;
+        }
+        if (!mqws_broker_conn_paused(c) && in.rd < in.len) {
+            size_t k = in.len - in.rd < 4096 ? in.len - in.rd : 4096;
+            mqws_broker_recv(n.b, c, in.p + in.rd, k, n.now);
+            in.rd += k;
+            bb_compact(&in);
+        }
+        net_flush(&n);
+        mqws_iovec iov[4];
+        size_t cnt = mqws_conn_pending(c, iov, 4), got = 0;
+        for (size_t i = 0; i < cnt && got < 256; i++) {
+            size_t k = iov[i].len < 256 - got ? iov[i].len : 256 - got;
+            bb_put(&out, iov[i].base, k);
+            got += k;
+        }
+        if (got)
+            mqws_broker_sent(n.b, c, got);
+        mqws_packet p;
+        while (bb_next(&out, V5, &p)) {
+            if (p.type == MQWS_PKT_PUBLISH) {
+                received++;
+                bb_ack(&in, MQWS_PKT_PUBACK, p.packet_id, V5);
+            } else if (p.type == MQWS_PKT_PUBACK) {
+                acked++;
+                refused += p.reason_code >= 0x80;
+            }
+        }
+        bb_compact(&out);
+    }
+    CHECK_INT(acked, 3000);
+    mqws_broker_stats st;
+    st.size = sizeof(st);
+    mqws_broker_stats_get(n.b, &st);
+    CHECK_INT((int)st.dropped_online, refused);
+    CHECK(received >= 3000 - refused - 200); /* the rest still in flight / queued */
+    free(in.p);
+    free(out.p);
+    finish(&n);
+}
+
 /* [MQTT-3.1.2-8] the server closes without DISCONNECT 0x00: every will, delayed ones too (the
  * session ends with the server), reaches the subscribers before their DISCONNECT 0x8B. */
 TEST(close_all_publishes_every_will_before_the_disconnects) {
@@ -326,6 +391,7 @@ int main(void) {
     RUN(backpressure_qos2_v5_exactly_once_in_order);
     RUN(backpressure_qos2_v311_small_queue_exactly_once);
     RUN(backpressure_released_when_the_slow_subscriber_goes);
+    RUN(backpressure_never_deadlocks_a_client_feeding_itself);
     RUN(close_all_publishes_every_will_before_the_disconnects);
     return testlib_finish();
 }

@@ -427,6 +427,7 @@ static void congest(mqws_broker *b, bk_sess *t, bk_conn *from) {
             return;
     }
     g->blk[g->n++] = from;
+    from->ka_skip = 2;
     if (from->blocked_by++ == 0 && conn_blocked(from)) {
         b->backpressure_pauses++;
         pause_update(b, from);
@@ -469,6 +470,13 @@ static void unblock_gone(mqws_broker *b, bk_conn *c) {
 static size_t feed(mqws_broker *b, bk_conn *c, uint8_t *buf, size_t len, int64_t *err) {
     size_t off = 0;
     *err = 0;
+    if (c->ka_skip && len && !conn_blocked(c)) {
+        /* resumed: the input counts from now (conn_tick did not tick it) */
+        mqws_session *s = mqws_conn_session(c->conn);
+        if (s)
+            mqws_session_set_now(s, b->now);
+        c->ka_skip = 0;
+    }
     while (off < len && !conn_blocked(c)) {
         size_t n = c->careful ? RECV_CHUNK_SMALL : RECV_CHUNK;
         c->careful = 0; /* set again by deliveries to a filling queue */
@@ -532,6 +540,21 @@ static void feed_held(mqws_broker *b, bk_conn *c) {
 
 /* Tick a connection to the broker's time and file its next deadline. Callbacks may run. */
 static void conn_tick(mqws_broker *b, bk_conn *c) {
+    /* Keepalive of a connection the host does not read because of backpressure: its packets
+     * (PINGREQ included) wait unread, so its session is not ticked while it is blocked or has
+     * held input, nor once more after it resumes (ka_skip 2 -> 1): the host reads it in that
+     * pass and the session's clock is set just before that input. A second second without
+     * input from it ticks it normally. */
+    if (c->ka_skip) {
+        int hold_on = conn_blocked(c) || c->held_len;
+        if (hold_on || c->ka_skip == 2) {
+            if (!hold_on)
+                c->ka_skip = 1;
+            heap_set(b, c, b->now + 1000);
+            return;
+        }
+        c->ka_skip = 0;
+    }
     int64_t t = mqws_conn_tick(c->conn, b->now);
     if (t <= b->now && t != NO_DEADLINE)
         t = b->now + 1;
@@ -561,7 +584,8 @@ static void process_touched(mqws_broker *b) {
                 uncongest(b, c->sess);
         }
         if (c->held_len && !conn_blocked(c)) {
-            conn_tick(b, c); /* the session's clock is current before its input */
+            conn_tick(b, c); /* the session's clock is current before its input (feed() sets
+                                it when the keepalive was suspended) */
             feed_held(b, c);
         }
         conn_tick(b, c);
@@ -1793,8 +1817,10 @@ int64_t mqws_broker_recv(mqws_broker *b, mqws_conn *conn, uint8_t *buf, size_t l
         return MQWS_ESTATE; /* not from inside a hook */
     int outer = enter(b);
     set_now(b, now_ms);
-    /* The session's clock must be current before its input: keepalive counts from here. */
-    conn_tick(b, c);
+    /* The session's clock must be current before its input: keepalive counts from here
+     * (after a backpressure pause, feed() sets the clock instead: see conn_tick). */
+    if (!c->ka_skip)
+        conn_tick(b, c);
     int64_t rc = (int64_t)len, err = 0;
     if (c->held_len || conn_blocked(c)) {
         /* Read while paused (the host did not wait for RESUME): kept behind what is held. */

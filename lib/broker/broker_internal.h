@@ -57,6 +57,7 @@ struct bk_conn {
     uint8_t paused;       /* PAUSE reported (own output, blocked, or input held), no RESUME yet */
     uint8_t will_sent;    /* mqws_broker_close_all() published the will already */
     uint8_t careful;      /* its last input piece fed a queue over its low watermark */
+    uint8_t ka_skip;      /* keepalive suspended: 2 blocked (or just resumed), 1 grace */
     /* Backpressure: subscribers over their queue high watermark this connection routed a
      * QoS 1/2 message to. While non-zero the connection is paused and its input is held. */
     uint32_t blocked_by;

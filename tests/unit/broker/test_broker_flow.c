@@ -310,6 +310,64 @@ TEST(backpressure_never_deadlocks_a_client_feeding_itself) {
     finish(&n);
 }
 
+/* A publisher paused by backpressure is not read, so its keepalive is suspended meanwhile
+ * (its PINGREQs wait unread); after it resumes the keepalive applies again. */
+TEST(backpressure_pause_suspends_the_publishers_keepalive) {
+    net n;
+    net_init(&n, 0);
+    n.scfg.queue_max_messages = 40;
+    CHECK_INT(net_start(&n), 0);
+    CHECK_INT(net_connect(&n, 0, V5, "sub"), 0);
+    conn_opts o;
+    memset(&o, 0, sizeof(o));
+    o.clean = 1;
+    o.keep_alive = 2;
+    CHECK_INT(net_connect_opts(&n, 1, V5, "pub", &o), 0);
+    CHECK_INT(net_subscribe(&n, 0, "t", 1), 1);
+    n.cli[0].hold = 1;
+    bbuf pin = {0};
+    for (int i = 0; i < 1000; i++) {
+        mqws_packet p;
+        mqws_packet_init(&p, MQWS_PKT_PUBLISH);
+        p.topic = mqws_view_cstr("t");
+        p.payload = mqws_view_cstr("x");
+        p.qos = 1;
+        p.packet_id = (uint16_t)(i + 1);
+        bb_packet(&pin, &p, V5);
+    }
+    mqws_conn *pc = n.cli[1].c;
+    CHECK_INT(mqws_broker_recv(n.b, pc, pin.p, pin.len, n.now), (int64_t)pin.len);
+    net_flush(&n);
+    CHECK(mqws_broker_conn_paused(pc));
+    for (int k = 0; k < 40; k++)
+        net_tick(&n, n.now + 500); /* 20 s: ten times the keepalive */
+    CHECK(n.cli[1].c != NULL && mqws_conn_want_read(pc));
+    LOG_HASNT(&n, "DISCONNECT pub");
+    net_eof(&n, 0); /* the slow subscriber leaves: the publisher resumes */
+    CHECK(!mqws_broker_conn_paused(pc));
+    CHECK(mqws_conn_want_read(pc));
+    net_tick(&n, n.now + 500);
+    mqws_packet ping;
+    mqws_packet_init(&ping, MQWS_PKT_PINGREQ);
+    CHECK(net_send(&n, 1, &ping) > 0); /* what it sent meanwhile, read now */
+    net_tick(&n, n.now + 2000);
+    CHECK(n.cli[1].c != NULL && mqws_conn_want_read(pc));
+    int acks = 0, pong = 0;
+    mqws_packet a;
+    while (net_next(&n, 1, &a)) {
+        acks += a.type == MQWS_PKT_PUBACK;
+        pong += a.type == MQWS_PKT_PINGRESP;
+    }
+    CHECK_INT(acks, 1000);
+    CHECK_INT(pong, 1);
+    /* silent for more than 1.5 x keepalive from here: closed as usual */
+    for (int k = 0; k < 8; k++)
+        net_tick(&n, n.now + 500);
+    CHECK(n.cli[1].finished); /* (the event log is full of PUBLISH lines by now) */
+    free(pin.p);
+    finish(&n);
+}
+
 /* [MQTT-3.1.2-8] the server closes without DISCONNECT 0x00: every will, delayed ones too (the
  * session ends with the server), reaches the subscribers before their DISCONNECT 0x8B. */
 TEST(close_all_publishes_every_will_before_the_disconnects) {
@@ -392,6 +450,7 @@ int main(void) {
     RUN(backpressure_qos2_v311_small_queue_exactly_once);
     RUN(backpressure_released_when_the_slow_subscriber_goes);
     RUN(backpressure_never_deadlocks_a_client_feeding_itself);
+    RUN(backpressure_pause_suspends_the_publishers_keepalive);
     RUN(close_all_publishes_every_will_before_the_disconnects);
     return testlib_finish();
 }

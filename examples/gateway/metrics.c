@@ -149,6 +149,15 @@ void gw_metrics_prometheus(gw *g, gw_buf *o) {
            "Deliveries dropped (slow consumer, queue full, too big, expired).", st.dropped);
     metric(o, "mqws_messages_rate_limited_total", "counter", "PUBLISH over a rate limit.",
            st.rate_limited);
+    metric(o, "mqws_messages_dropped_online_total", "counter",
+           "QoS 1/2 deliveries refused by a connected subscriber's full queue (despite the "
+           "backpressure).",
+           st.dropped_online);
+    metric(o, "mqws_messages_dropped_offline_total", "counter",
+           "QoS 1/2 deliveries refused by an offline session's full queue.", st.dropped_offline);
+    metric(o, "mqws_backpressure_pauses_total", "counter",
+           "Publishers paused because a subscriber queue they feed passed its high watermark.",
+           st.backpressure_pauses);
     metric(o, "mqws_bytes_received_total", "counter", "Socket bytes read (framing included).",
            m->bytes_read);
     metric(o, "mqws_bytes_sent_total", "counter", "Socket bytes written (framing included).",
@@ -156,7 +165,9 @@ void gw_metrics_prometheus(gw *g, gw_buf *o) {
     metric(o, "mqws_read_calls_total", "counter", "read(2) calls.", m->read_calls);
     metric(o, "mqws_writev_calls_total", "counter", "writev(2) calls.", m->writev_calls);
     metric(o, "mqws_slow_consumer_pauses_total", "counter",
-           "Times a connection's output reached out-high.", m->pauses);
+           "Times a connection was paused (its output reached out-high, or it feeds a "
+           "subscriber queue over its high watermark).",
+           m->pauses);
     metric(o, "mqws_output_budget_pauses_total", "counter",
            "Times all output together reached max-output.", m->global_pauses);
     metric(o, "mqws_output_pending_bytes", "gauge", "Unwritten output of all connections.",

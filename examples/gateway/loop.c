@@ -4,8 +4,9 @@
  * with EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET and never modified afterwards:
  *  - input: a readable socket is read until EAGAIN, at most READ_BUDGET reads per pass (the
  *    rest waits on the `ready` list for the next pass, so one fast publisher cannot starve the
- *    others). A connection the broker paused (its own output over out-high, or all output over
- *    max-output) is not read until the broker resumes it.
+ *    others). A connection the broker paused (its own output over out-high, a subscriber queue
+ *    it feeds over its high watermark, or all output over max-output) is not read until the
+ *    broker resumes it.
  *  - output: after the reads of a pass, every connection the broker reports through
  *    mqws_broker_next_writable() and every connection whose socket became writable gets one
  *    writev() of up to IOV_BATCH pending pieces. If more stays pending, EPOLLOUT (edge) or the
@@ -13,9 +14,16 @@
  *
  * Slow readers: the broker stops queueing QoS 0 messages for a connection whose unwritten
  * output reaches out-high (they are dropped and counted), QoS 1/2 go to the session's bounded
- * queue; the gateway stops reading that connection until its output falls to out-low. When the
- * output of all connections reaches max-output every connection stops being read until it
- * falls to half. Memory is therefore bounded by max-output plus the per-session queue limits.
+ * queue; the gateway stops reading that connection until its output falls to out-low. When a
+ * subscriber's queue passes its high watermark the broker pauses the publishers feeding it
+ * (QoS 1/2 are not dropped for a connected subscriber) until it drains. When the output of all
+ * connections reaches max-output every connection stops being read until it falls to half.
+ * Memory is therefore bounded by max-output plus the per-session queue limits (plus one read
+ * per paused publisher, held by the broker).
+ *
+ * Stop (SIGINT / SIGTERM): the listeners close, mqws_broker_close_all() publishes every
+ * client's will to the subscribers still connected and then queues DISCONNECT 0x8B; the loop
+ * keeps writing (wills first) until every connection is closed or 3 s have passed.
  *
  * SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE

@@ -732,17 +732,26 @@ static int grow_scratch(mqws_broker *b, size_t nd, size_t ni) {
     return MQWS_OK;
 }
 
-static void drop_event(mqws_broker *b, bk_conn *c, const mqws_packet *p, uint8_t qos, int err) {
+static void drop_event_of(mqws_broker *b, bk_conn *c, const bk_sess *t, const mqws_packet *p,
+                          uint8_t qos, int err) {
     b->dropped++;
     if (!b->hooks.on_event)
         return;
     mqws_broker_event ev;
     ev_init(&ev, MQWS_BROKER_EV_DROP, c);
+    if (!c && t) { /* an offline session: its client id */
+        ev.client_id.ptr = t->id;
+        ev.client_id.len = t->id_len;
+    }
     ev.topic = p->topic;
     ev.qos = qos;
     ev.error = err;
     ev.bytes = p->payload.len;
     emit(b, &ev);
+}
+
+static void drop_event(mqws_broker *b, bk_conn *c, const mqws_packet *p, uint8_t qos, int err) {
+    drop_event_of(b, c, NULL, p, qos, err);
 }
 
 /* Queue one message on one session: QoS downgraded to the granted QoS, retain as the
@@ -855,7 +864,7 @@ static int deliver(mqws_broker *b, bk_sess *t, mqws_packet *q, uint8_t qos, uint
             b->dropped_offline++;
         }
     }
-    drop_event(b, tc, q, qos, rc);
+    drop_event_of(b, tc, t, q, qos, rc);
     return rc == MQWS_ENOMEM ? MQWS_ENOMEM : 0;
 }
 
@@ -1520,7 +1529,7 @@ static void cb_will(mqws_session *s, const mqws_packet *will, void *user) {
 
 static void cb_drop(mqws_session *s, const mqws_packet *pub, int why, void *user) {
     (void)s;
-    drop_event(broker_of_user(user), conn_of_user(user), pub, pub->qos, why);
+    drop_event_of(broker_of_user(user), conn_of_user(user), sess_of_user(user), pub, pub->qos, why);
 }
 
 static void cb_close(mqws_session *s, const mqws_close_info *why, const mqws_packet *disc,

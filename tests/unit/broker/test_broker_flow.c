@@ -368,6 +368,40 @@ TEST(backpressure_pause_suspends_the_publishers_keepalive) {
     finish(&n);
 }
 
+/* Offline persistent sessions are not protected by backpressure: over their queue limits the
+ * messages are dropped and counted (dropped_offline, DROP events), the publisher is neither
+ * paused nor refused. */
+TEST(offline_session_over_its_queue_limit_drops_and_counts) {
+    net n;
+    net_init(&n, 0);
+    n.scfg.queue_max_messages = 10;
+    CHECK_INT(net_start(&n), 0);
+    conn_opts o;
+    memset(&o, 0, sizeof(o));
+    o.expiry = 600;
+    CHECK_INT(net_connect_opts(&n, 0, V5, "away", &o), 0);
+    CHECK_INT(net_subscribe(&n, 0, "t", 1), 1);
+    net_eof(&n, 0);
+    CHECK_INT(net_connect(&n, 1, V5, "pub"), 0);
+    for (int i = 0; i < 30; i++)
+        CHECK(net_publish(&n, 1, "t", "m", 1, 0, (uint16_t)(i + 1)) > 0);
+    CHECK(!mqws_broker_conn_paused(n.cli[1].c));
+    int ok = 0;
+    mqws_packet a;
+    while (net_next(&n, 1, &a))
+        ok += a.type == MQWS_PKT_PUBACK && a.reason_code < 0x80;
+    CHECK_INT(ok, 30);
+    mqws_broker_stats st;
+    st.size = sizeof(st);
+    mqws_broker_stats_get(n.b, &st);
+    CHECK_INT(st.dropped_offline, 20);
+    CHECK_INT(st.dropped_online, 0);
+    CHECK_INT(st.dropped, 20);
+    CHECK_INT(st.backpressure_pauses, 0);
+    LOG_HAS(&n, "DROP away t");
+    finish(&n);
+}
+
 /* [MQTT-3.1.2-8] the server closes without DISCONNECT 0x00: every will, delayed ones too (the
  * session ends with the server), reaches the subscribers before their DISCONNECT 0x8B. */
 TEST(close_all_publishes_every_will_before_the_disconnects) {
@@ -451,6 +485,7 @@ int main(void) {
     RUN(backpressure_released_when_the_slow_subscriber_goes);
     RUN(backpressure_never_deadlocks_a_client_feeding_itself);
     RUN(backpressure_pause_suspends_the_publishers_keepalive);
+    RUN(offline_session_over_its_queue_limit_drops_and_counts);
     RUN(close_all_publishes_every_will_before_the_disconnects);
     return testlib_finish();
 }

@@ -822,6 +822,48 @@ TEST(validate_applies_the_decoder_rules) {
     VALIDATE(&p, MQWS_MQTT_5, MQWS_DECODE_FROM_SERVER, MQWS_EPROTO, "MQTT-3.14.2-2");
 }
 
+/* Exact-size heap buffers of 0..3 bytes: every decode path (each protocol level, both
+ * directions, and the framer) must read only the bytes it was given. A fast path once read a
+ * byte past a 3-byte buffer; the sanitizer and valgrind builds see any such read here, since
+ * each buffer is its own allocation with nothing after it. Lengths 0..2: every byte value;
+ * length 3: every first and second byte with a few third bytes. */
+TEST(short_exact_buffers_are_read_in_bounds) {
+    static const uint8_t levels[] = {0, MQWS_MQTT_31, MQWS_MQTT_311, MQWS_MQTT_5, 6};
+    static const uint32_t dirs[] = {0, MQWS_DECODE_FROM_CLIENT, MQWS_DECODE_FROM_SERVER};
+    static const uint8_t thirds[] = {0x00, 0x01, 0x23, 0x80, 0xFF};
+    long ok = 0, calls = 0;
+    for (size_t n = 0; n <= 3; n++) {
+        uint8_t *b = malloc(n ? n : 1);
+        CHECK(b != NULL);
+        if (!b)
+            return;
+        const uint8_t *buf = n ? b : NULL;
+        size_t combos = n == 0 ? 1 : n == 1 ? 256 : n == 2 ? 65536 : 65536 * sizeof thirds;
+        for (size_t c = 0; c < combos; c++) {
+            if (n >= 1)
+                b[0] = (uint8_t)c;
+            if (n >= 2)
+                b[1] = (uint8_t)(c >> 8);
+            if (n == 3)
+                b[2] = thirds[c >> 16];
+            mqws_frame_info fi;
+            (void)mqws_frame(buf, n, 0, &fi);
+            for (size_t l = 0; l < sizeof levels; l++) {
+                for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
+                    mqws_packet p;
+                    mqws_decode_error e;
+                    int rc = mqws_decode(buf, n, levels[l], dirs[d], &p, &e);
+                    calls++;
+                    ok += rc == MQWS_OK;
+                }
+            }
+        }
+        free(b);
+    }
+    CHECK(calls > 1000000);
+    CHECK(ok > 0); /* PINGREQ, DISCONNECT and friends decode */
+}
+
 int main(void) {
     RUN(mqtt_2_1_3_1_reserved_fixed_header_flags);
     RUN(mqtt_3_14_1_1_disconnect_reserved_bits);
@@ -847,5 +889,6 @@ int main(void) {
     RUN(decode_error_offsets_point_at_the_field);
     RUN(validate_applies_the_decoder_rules);
     RUN(codec_never_allocates);
+    RUN(short_exact_buffers_are_read_in_bounds);
     return testlib_finish();
 }

@@ -2,6 +2,7 @@
  * views over that buffer. No allocation; one pass; the rules live in rules.c.
  * SPDX-License-Identifier: MIT */
 #include <stddef.h>
+#include <string.h>
 
 #include "codec_internal.h"
 
@@ -654,6 +655,117 @@ MQWS_NOINLINE static int publish_fast3(const uint8_t *buf, size_t len, mqws_pack
  * leaf with little state: the number of entries when every one is fine (ASCII filter with legal
  * wildcards, not "$" at 5.0, valid options byte), or 0 for "let decode_full() look". */
 MQWS_NOINLINE static uint32_t sub_entries(const uint8_t *lo, const uint8_t *p, const uint8_t *end,
+                                          unsigned mode);
+
+#if defined(__SSE2__)
+/* Classes of the 16 bytes at p: `bad` (NUL or >= 0x80), '+', '#' and '/' lanes. */
+typedef struct sweep16 {
+    unsigned bad, plus, hash, slash;
+} sweep16;
+MQWS_INLINE sweep16 sweep_block(const uint8_t *p) {
+    __m128i v = MQWS__LD128(p);
+    sweep16 r;
+    r.bad = (unsigned)_mm_movemask_epi8(_mm_or_si128(v, _mm_cmpeq_epi8(v, _mm_setzero_si128())));
+    r.plus = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('+')));
+    r.hash = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('#')));
+    r.slash = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('/')));
+    return r;
+}
+
+/* sub_entries() for an entry list of at most 64 bytes, in one SSE2 sweep: the whole region is
+ * classified at once (bit i of each mask = byte p[i]); the structure walk only bounds-checks the
+ * lengths and option bytes and records where the filters start and end; then every filter byte
+ * must be plain ASCII (no NUL, nothing >= 0x80) and every wildcard at a legal place: preceded by
+ * '/' or the filter start, '+' followed by '/' or the filter end, '#' the last byte
+ * [MQTT-4.7.1-1] [MQTT-4.7.1-2]. Same answers as the per-filter loop. Loads stay in [end - 16, end)
+ * and [p, end); the caller checks that end - 16 is inside the packet. */
+MQWS_INLINE uint32_t sub_entries_sweep(const uint8_t *p, const uint8_t *end, unsigned mode) {
+    const size_t sub = mode & 1;
+    const uint64_t ok = (mode & 2) ? 0x0000777777777777ull : 7u;
+    size_t len = (size_t)(end - p);
+    uint64_t bad, plus, hash, slash;
+    {
+        /* The last block ends at `end`; the others start at p + 16k. */
+        sweep16 t = sweep_block(end - 16);
+        if (len >= 16) {
+            unsigned sh = (unsigned)(len - 16);
+            bad = (uint64_t)t.bad << sh;
+            plus = (uint64_t)t.plus << sh;
+            hash = (uint64_t)t.hash << sh;
+            slash = (uint64_t)t.slash << sh;
+            for (size_t i = 0; i + 16 < len; i += 16) {
+                sweep16 b = sweep_block(p + i);
+                bad |= (uint64_t)b.bad << i;
+                plus |= (uint64_t)b.plus << i;
+                hash |= (uint64_t)b.hash << i;
+                slash |= (uint64_t)b.slash << i;
+            }
+        } else {
+            unsigned sh = (unsigned)(16 - len);
+            bad = t.bad >> sh;
+            plus = t.plus >> sh;
+            hash = t.hash >> sh;
+            slash = t.slash >> sh;
+        }
+    }
+    uint64_t first = 0, last = 0;
+    uint32_t count = 0;
+    size_t off = 0;
+    while (off < len) {
+        if (MQWS_UNLIKELY(len - off < 2))
+            return 0;
+        size_t n = mqws__load16(p + off);
+        if (MQWS_UNLIKELY(n == 0 || n + sub > len - off - 2))
+            return 0;
+        if ((mode & 2) && MQWS_UNLIKELY(p[off + 2] == '$'))
+            return 0;
+        first |= 1ull << (off + 2);
+        off += 2 + n;
+        last |= 1ull << (off - 1);
+        if (sub) {
+            unsigned o = p[off];
+            if (MQWS_UNLIKELY(o >= 64 || !((ok >> o) & 1)))
+                return 0;
+            off++;
+        }
+        count++;
+    }
+    /* Not filter bytes: the two length bytes before each filter, the options byte after it. */
+    uint64_t in = ~((first >> 1) | (first >> 2) | (sub ? last << 1 : 0));
+    bad &= in;
+    plus &= in;
+    hash &= in;
+    slash &= in;
+    uint64_t wild = plus | hash;
+    if (MQWS_UNLIKELY(bad | (wild & ~((slash << 1) | first)) | (plus & ~((slash >> 1) | last)) |
+                      (hash & ~last)))
+        return 0;
+    return count;
+}
+#endif
+
+/* The entry list of a SUBSCRIBE or UNSUBSCRIBE: the one-sweep form when it fits. */
+MQWS_INLINE uint32_t sub_entries_any(const uint8_t *lo, const uint8_t *p, const uint8_t *end,
+                                     unsigned mode) {
+#if defined(__SSE2__)
+    size_t len = (size_t)(end - p);
+    if (MQWS_LIKELY(len - 1 < 64 && (size_t)(end - lo) >= 16)) {
+        switch (mode) { /* one instance per mode, each with its constants */
+            case 0:
+                return sub_entries_sweep(p, end, 0);
+            case 1:
+                return sub_entries_sweep(p, end, 1);
+            case 2:
+                return sub_entries_sweep(p, end, 2);
+            default:
+                return sub_entries_sweep(p, end, 3);
+        }
+    }
+#endif
+    return sub_entries(lo, p, end, mode);
+}
+
+MQWS_NOINLINE static uint32_t sub_entries(const uint8_t *lo, const uint8_t *p, const uint8_t *end,
                                           unsigned mode) {
     const size_t sub = mode & 1;
     /* Valid option bytes: 0..2 before 5.0; at 5.0 bits 7-6 clear and neither QoS nor Retain
@@ -719,7 +831,7 @@ MQWS_NOINLINE static int subscribe_fast(const uint8_t *buf, size_t len, uint8_t 
         props_clear(&out->props);
     }
     const uint8_t *first = p;
-    uint32_t count = sub_entries(
+    uint32_t count = sub_entries_any(
         buf, p, end, (type == MQWS_PKT_SUBSCRIBE ? 1u : 0u) | (level == MQWS_MQTT_5 ? 2u : 0u));
     if (MQWS_UNLIKELY(count == 0))
         goto full;
@@ -861,25 +973,35 @@ void mqws_entry_iter_init(const mqws_packet *p, uint8_t level, mqws_entry_iter *
     it->level = level;
 }
 
+_Static_assert(offsetof(mqws_subscription, no_local) == offsetof(mqws_subscription, qos) + 1 &&
+                   offsetof(mqws_subscription, retain_as_published) ==
+                       offsetof(mqws_subscription, qos) + 2 &&
+                   offsetof(mqws_subscription, retain_handling) ==
+                       offsetof(mqws_subscription, qos) + 3,
+               "mqws_subscription: the four option fields are adjacent bytes");
+
 int mqws_subscribe_next(mqws_entry_iter *it, mqws_subscription *out) {
     const uint8_t *p = it->pos, *end = it->end;
-    size_t n;
-    if (!p || end - p < 3 || (size_t)(end - p) < 3 + (n = mqws__load16(p))) {
+    /* it->pos and it->end are both NULL or both set: rem is 0 for an empty iterator. */
+    size_t rem = p ? (size_t)(end - p) : 0, n;
+    if (MQWS_UNLIKELY(rem < 3 || rem - 3 < (n = mqws__load16(p)))) {
         it->pos = end;
         return 0;
     }
     unsigned o = p[2 + n];
     out->filter.ptr = p + 2;
     out->filter.len = n;
-    out->qos = (uint8_t)(o & 3);
-    if (it->level == MQWS_MQTT_5) {
-        out->no_local = (uint8_t)((o >> 2) & 1);
-        out->retain_as_published = (uint8_t)((o >> 3) & 1);
-        out->retain_handling = (uint8_t)((o >> 4) & 3);
-    } else {
-        out->no_local = out->retain_as_published = out->retain_handling = 0;
-    }
     it->pos = p + 3 + n;
+    /* qos, no_local, retain_as_published, retain_handling: four adjacent bytes, one store. */
+    uint32_t q;
+    if (it->level == MQWS_MQTT_5)
+        q = (o & 3) | ((o & 4) << 6) | ((o & 8) << 13) | ((o & 0x30) << 20);
+    else
+        q = o & 3;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    q = __builtin_bswap32(q);
+#endif
+    memcpy((uint8_t *)out + offsetof(mqws_subscription, qos), &q, 4);
     return 1;
 }
 

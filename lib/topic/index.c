@@ -128,6 +128,8 @@ typedef struct shape {
     uint8_t tail;  /* ends with '#' */
     uint8_t wild0; /* first level is a wildcard: never matches '$' topics [MQTT-4.7.2-1] */
     uint32_t w0;   /* first wildcard level ('+' or '#'), nlev if none */
+    uint8_t exact; /* no wildcard at all: a text comparison alone decides */
+    uint64_t lit;  /* bit i set: level i > w0 is literal (hashed into the key) */
 } shape;
 
 typedef struct slot {
@@ -336,6 +338,10 @@ static void parse_filter(const mqws_topic_index *x, const uint8_t *s, size_t len
     p->sh.nlev = (uint16_t)lev;
     p->sh.wild0 = (uint8_t)(s[0] == '+' || s[0] == '#');
     p->sh.w0 = p->sh.plus ? CTZ64(p->sh.plus) : lev;
+    p->sh.exact = (uint8_t)(p->sh.w0 == lev && !p->sh.tail);
+    for (uint32_t i = p->sh.w0 + 1; i < lev; i++)
+        if (!(p->sh.plus >> i & 1u))
+            p->sh.lit |= 1ull << i;
     p->plen = (uint32_t)plen;
     p->pre = prefix_state(s, plen, len, x->cfg.seed);
 }
@@ -1155,35 +1161,38 @@ MQWS_INLINE int bytes_eq(const uint8_t *a, const uint8_t *b, size_t n) {
 }
 
 /* Check a wildcard filter against the topic whose level starts are off[]. The entry has the
- * probed shape, so its level count and the positions of its '+' levels are known: compare the
- * literal prefix at once, then each literal level with the topic's level of the same length
- * followed by a separator (or the end), and step over each "+". No scanning of the filter. */
+ * probed shape, so its level count and the positions of its '+' levels are known: each run of
+ * consecutive literal levels is one contiguous range of the topic, compared at once and
+ * followed by a separator (or the end); each "+" is stepped over. No scanning of the filter. */
 static int verify_wild(const fent *f, const shape *sh, const uint8_t *t, const uint32_t *off) {
-    const uint32_t w0 = sh->w0, nlev = sh->nlev;
+    const uint32_t nlev = sh->nlev;
     const uint8_t *fp = f->text, *fend = f->text + f->len;
-    if (w0) { /* levels 0..w0-1 are literal: compare them at once, then the separator */
-        uint32_t pre = off[w0] - 1;
-        if (f->len <= pre || f->text[pre] != '/' || !bytes_eq(f->text, t, pre))
-            return 0;
-        fp += pre + 1;
-    }
-    for (uint32_t i = w0; i < nlev; i++) {
-        size_t fl = 1; /* "+" */
-        if (!(sh->plus >> i & 1u)) {
-            fl = off[i + 1] - off[i] - 1;
-            if ((size_t)(fend - fp) < fl || !bytes_eq(fp, t + off[i], fl))
+    uint64_t pm = sh->plus;
+    uint32_t lev = 0;
+    for (;;) {
+        const uint32_t nw = pm ? CTZ64(pm) : nlev; /* next '+' level, or the end */
+        if (nw > lev) {                            /* literal levels lev..nw-1 */
+            const size_t n = off[nw] - off[lev] - 1;
+            if ((size_t)(fend - fp) < n || !bytes_eq(fp, t + off[lev], n))
                 return 0;
-        }
-        fp += fl;
-        if (i + 1 < nlev || sh->tail) { /* a separator must follow */
+            fp += n;
+            if (nw == nlev && !sh->tail)
+                return fp == fend;
             if (fp >= fend || *fp != '/')
                 return 0;
             fp++;
-        } else if (fp != fend) {
-            return 0;
         }
+        if (nw == nlev)
+            return 1; /* then "#": the shape says so */
+        /* level nw is "+" (the shape says so), then a separator unless it is the last level */
+        fp += 2;
+        if (nw + 1 == nlev && !sh->tail)
+            return 1;
+        lev = nw + 1;
+        pm &= pm - 1;
+        if (lev == nlev)
+            return 1; /* "+/#" */
     }
-    return 1;
 }
 
 static void fill(mqws_topic_match_info *m, const sub_rec *r) {
@@ -1382,6 +1391,137 @@ static int match_split(mqws_topic_index *x, mtopic *tp, uint32_t n, const mqws_t
     return c.reported;
 }
 
+/* ---- single-topic path: no staging structures, keys and candidates in small local arrays ---- */
+
+#define ONE_KEYS 16u
+#define ONE_CAND 16u
+
+/* Verify the candidates of one topic (entries prefetched by the walk) and report the matches.
+ * ck[k] is the index of the candidate's key in sids[]. Returns non-zero if the callback
+ * stopped. */
+static int one_verify(mqws_topic_index *x, const uint32_t *fhs, const uint8_t *ck, uint32_t nc,
+                      const uint16_t *sids, const uint8_t *t, size_t len, const uint32_t *off,
+                      const mqws_topic_publish *pub, mqws_topic_match_fn fn, void *ctx,
+                      int *reported) {
+    const mqws_topic_subscriber *publisher = pub ? pub->publisher : NULL;
+    for (uint32_t k = 0; k < nc; k++) {
+        fent *f = F(x, fhs[k]);
+        const uint32_t sid = sids[ck[k]];
+        const shape *sh = &x->shapes[sid];
+        if (sh->exact) { /* equal text: an exact filter of this shape (topics hold no wildcard) */
+            if (f->len != len || !bytes_eq(f->text, t, len))
+                continue;
+        } else if (f->shape != sid || !verify_wild(f, sh, t, off)) {
+            continue;
+        }
+        if (!(f->flags & FENT_VEC)) { /* the common case: one subscriber, inline */
+            const sub_rec *r = &f->u.one;
+            const uint32_t op = r->opos_opts >> OPT_SHIFT;
+            mqws_topic_subscriber *o = r->owner;
+            if ((op & OPT_NL) && o == publisher) /* [MQTT-3.8.3-3] */
+                continue;
+            mqws_topic_match_info m;
+            m.subscriber = o;
+            m.user = o->user;
+            m.filter.ptr = f->text;
+            m.filter.len = f->len;
+            m.group.ptr = f->text + f->len;
+            m.group.len = 0;
+            m.subscription_id = r->id;
+            m.max_qos = (uint8_t)(op & OPT_QOS);
+            m.retain_as_published = (uint8_t)((op & OPT_RAP) != 0);
+            m.retain_handling = (uint8_t)OPT_RH(op);
+            m.shared = 0;
+            m.topic_index = 0;
+            ++*reported;
+            if (fn(ctx, &m))
+                return 1;
+            continue;
+        }
+        mtopic tp; /* report() reads only t and len of it (shared groups) */
+        tp.t = t;
+        tp.len = len;
+        mctx c;
+        c.x = x;
+        c.tp = &tp;
+        c.pub = pub;
+        c.fn = fn;
+        c.ctx = ctx;
+        c.reported = 0;
+        const int stop = report(&c, f, 0);
+        *reported += c.reported;
+        if (stop)
+            return 1;
+    }
+    return 0;
+}
+
+/* Match one split topic: (1) the key of every shape that applies, prefetching its home slot,
+ * (2) walk the slots, prefetching the candidate entries, (3) verify and report. Same stages as
+ * match_split(), without its per-batch staging. */
+static int match_one(mqws_topic_index *x, const uint8_t *t, size_t len, const uint32_t *off,
+                     const uint64_t *hw, uint64_t whole, uint32_t L, const mqws_topic_publish *pub,
+                     mqws_topic_match_fn fn, void *ctx) {
+    if (x->tab_count == 0)
+        return 0;
+    const slot *tab = x->tab;
+    const uint32_t cap = x->tab_cap, nactive = x->nactive;
+    const uint16_t *active = x->active;
+    const shape *shapes = x->shapes;
+    const uint64_t seed = x->cfg.seed;
+    const int dollar = t[0] == '$';
+    int reported = 0;
+    uint32_t keys[ONE_KEYS], homes[ONE_KEYS], fhs[ONE_CAND];
+    uint16_t sids[ONE_KEYS];
+    uint8_t ck[ONE_CAND];
+    for (uint32_t a = 0; a < nactive;) {
+        uint32_t nk = 0;
+        for (; a < nactive && nk < ONE_KEYS; a++) {
+            const uint16_t sid = active[a];
+            const shape *sh = &shapes[sid];
+            const uint32_t nlev = sh->nlev, w0 = sh->w0;
+            if (sh->tail ? L < nlev : L != nlev)
+                continue;
+            if (dollar && sh->wild0) /* [MQTT-4.7.2-1] */
+                continue;
+            uint64_t k =
+                mqws__topic_combine(topic_pre(t, len, off, hw, whole, w0, L), w0 ? off[w0] - 1 : 0);
+            for (uint64_t lm = sh->lit; lm; lm &= lm - 1) {
+                const uint32_t i = CTZ64(lm);
+                k = mqws__topic_combine(k,
+                                        level_hash(t, off[i], off[i + 1] - off[i] - 1, len, seed));
+            }
+            const uint32_t key = key_final(k, sh->seed), home = home_of(key, cap);
+            PREFETCH(&tab[home]);
+            sids[nk] = sid;
+            homes[nk] = home;
+            keys[nk++] = key;
+        }
+        uint32_t nc = 0;
+        for (uint32_t b = 0; b < nk; b++) {
+            const uint32_t key = keys[b];
+            uint32_t i = homes[b];
+            while (tab[i].hash < key)
+                i++;
+            for (; tab[i].hash == key; i++) {
+                if (nc == ONE_CAND) {
+                    if (one_verify(x, fhs, ck, nc, sids, t, len, off, pub, fn, ctx, &reported))
+                        return reported;
+                    nc = 0;
+                }
+                const fent *f = F(x, tab[i].fh);
+                PREFETCH(f);
+                PREFETCH((const uint8_t *)f + 63); /* an entry may straddle two cache lines */
+                ck[nc] = (uint8_t)b;
+                fhs[nc++] = tab[i].fh;
+            }
+        }
+        if (one_verify(x, fhs, ck, nc, sids, t, len, off, pub, fn, ctx, &reported))
+            return reported;
+    }
+    return reported;
+}
+
 int mqws_topic_match(mqws_topic_index *x, const uint8_t *t, size_t len,
                      const mqws_topic_publish *pub, mqws_topic_match_fn fn, void *ctx) {
     mtopic tp;
@@ -1392,7 +1532,7 @@ int mqws_topic_match(mqws_topic_index *x, const uint8_t *t, size_t len,
     tp.L = split_name(x, t, len, tp.off, tp.hw, &tp.whole);
     if (tp.L == 0)
         return MQWS_EINVAL;
-    return match_split(x, &tp, 1, pub, fn, ctx);
+    return match_one(x, t, len, tp.off, tp.hw, tp.whole, tp.L, pub, fn, ctx);
 }
 
 int mqws_topic_match_batch(mqws_topic_index *x, const mqws_view *topics, size_t n,

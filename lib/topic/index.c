@@ -1164,7 +1164,7 @@ MQWS_INLINE int bytes_eq(const uint8_t *a, const uint8_t *b, size_t n) {
  * probed shape, so its level count and the positions of its '+' levels are known: each run of
  * consecutive literal levels is one contiguous range of the topic, compared at once and
  * followed by a separator (or the end); each "+" is stepped over. No scanning of the filter. */
-static int verify_wild(const fent *f, const shape *sh, const uint8_t *t, const uint32_t *off) {
+MQWS_INLINE int verify_wild(const fent *f, const shape *sh, const uint8_t *t, const uint32_t *off) {
     const uint32_t nlev = sh->nlev;
     const uint8_t *fp = f->text, *fend = f->text + f->len;
     uint64_t pm = sh->plus;
@@ -1474,6 +1474,8 @@ static int match_one(mqws_topic_index *x, const uint8_t *t, size_t len, const ui
     uint32_t keys[ONE_KEYS], homes[ONE_KEYS], fhs[ONE_CAND];
     uint16_t sids[ONE_KEYS];
     uint8_t ck[ONE_CAND];
+    uint32_t pw0 = UINT32_MAX;
+    uint64_t pk = 0;
     for (uint32_t a = 0; a < nactive;) {
         uint32_t nk = 0;
         for (; a < nactive && nk < ONE_KEYS; a++) {
@@ -1484,8 +1486,12 @@ static int match_one(mqws_topic_index *x, const uint8_t *t, size_t len, const ui
                 continue;
             if (dollar && sh->wild0) /* [MQTT-4.7.2-1] */
                 continue;
-            uint64_t k =
-                mqws__topic_combine(topic_pre(t, len, off, hw, whole, w0, L), w0 ? off[w0] - 1 : 0);
+            if (w0 != pw0) { /* shapes sharing a literal prefix share its state */
+                pw0 = w0;
+                pk = mqws__topic_combine(topic_pre(t, len, off, hw, whole, w0, L),
+                                         w0 ? off[w0] - 1 : 0);
+            }
+            uint64_t k = pk;
             for (uint64_t lm = sh->lit; lm; lm &= lm - 1) {
                 const uint32_t i = CTZ64(lm);
                 k = mqws__topic_combine(k,

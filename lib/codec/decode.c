@@ -549,12 +549,24 @@ MQWS_INLINE int pub_props_fast(const uint8_t *buf, const uint8_t *p, const uint8
                     return 1;
                 size_t vn = mqws__load16(p);
                 const uint8_t *v = p + 2;
-                if (MQWS_UNLIKELY((size_t)(end - v) < vn ||
-                                  !mqws__fast_text_in(k, kn, buf, end, 0) ||
-                                  !mqws__fast_text_in(v, vn, buf, end, 0)))
+                if (MQWS_UNLIKELY((size_t)(end - v) < vn))
+                    return 1;
+#if defined(__SSE2__)
+                /* Key, value length and value in one 16-byte load ending at the value's end,
+                 * the two length lanes masked off. */
+                size_t span = kn + 2 + vn;
+                if (MQWS_LIKELY(span <= 16 && (size_t)(v + vn - buf) >= 16)) {
+                    unsigned m = mqws__sse_bad(MQWS__LD128(v + vn - 16), 0) >> (16 - span);
+                    if (MQWS_UNLIKELY(m & ~(3u << kn)))
+                        return 1;
+                } else
+#endif
+                    if (MQWS_UNLIKELY(!mqws__fast_text_in(k, kn, buf, end, 0) ||
+                                      !mqws__fast_text_in(v, vn, buf, end, 0)))
                     return 1;
                 p = v + vn;
                 nuser++;
+                seen |= MQWS_PROPF_USER_PROPERTY; /* repeatable: no ONCE() */
                 break;
             }
             case MQWS_PROP_SUBSCRIPTION_IDENTIFIER: {
@@ -576,7 +588,7 @@ MQWS_INLINE int pub_props_fast(const uint8_t *buf, const uint8_t *p, const uint8
 #undef NEED
 #undef ONCE
 #undef STRING
-    out->present = seen | (nuser ? MQWS_PROPF_USER_PROPERTY : 0);
+    out->present = seen;
     out->user_prop_count = nuser;
     out->sub_id_count = nsub;
     return MQWS_OK;
@@ -619,6 +631,14 @@ MQWS_INLINE int publish_fast(const uint8_t *buf, size_t len, uint32_t flags, mqw
         if (MQWS_UNLIKELY(pid == 0))
             return 1;
     }
+    /* The header fields now, so that they are not live across the property loop (a packet
+     * this path gives up on is decoded again from scratch by decode_full()). */
+    out->type = MQWS_PKT_PUBLISH;
+    out->flags = (uint8_t)fl;
+    out->dup = (uint8_t)(fl >> 3);
+    out->qos = (uint8_t)qos;
+    out->retain = (uint8_t)(fl & 1);
+    out->packet_id = pid;
     const uint8_t *end = buf + len;
     if (v5) {
         uint32_t n;
@@ -637,12 +657,6 @@ MQWS_INLINE int publish_fast(const uint8_t *buf, size_t len, uint32_t flags, mqw
     } else {
         props_clear(&out->props);
     }
-    out->type = MQWS_PKT_PUBLISH;
-    out->flags = (uint8_t)fl;
-    out->dup = (uint8_t)(fl >> 3);
-    out->qos = (uint8_t)qos;
-    out->retain = (uint8_t)(fl & 1);
-    out->packet_id = pid;
     out->payload.ptr = p;
     out->payload.len = (size_t)(end - p);
     return MQWS_OK;

@@ -25,9 +25,10 @@
 #define MAX_IDS     32u /* subscription identifiers per delivery (the session's limit) */
 /* Input is fed to a connection in pieces of this size: a connection paused by backpressure
  * stops between two pieces and the rest of the host's buffer is held (docs/design/broker.md).
- * A connection whose last piece fed a subscriber queue above its low watermark gets smaller
- * pieces, so that what is already in the pipe when the high watermark is passed stays well
- * within the queue's headroom. */
+ * Pieces are small while any subscriber is congested, and for a connection whose last piece
+ * fed a queue above its low watermark (or that was just released), so that what is already in
+ * the pipe when a high watermark is passed (one large piece, then one small piece per other
+ * publisher, since pieces are fed one at a time) stays within the queue's headroom. */
 #define RECV_CHUNK       2048u
 #define RECV_CHUNK_SMALL 256u
 
@@ -445,6 +446,7 @@ static void uncongest(mqws_broker *b, bk_sess *t) {
         touch(b, t->conn); /* its own blockers hold it again */
     for (uint32_t i = 0; i < g->n; i++) {
         bk_conn *p = g->blk[i];
+        p->careful = 1; /* small pieces again: the queue is only down to its low watermark */
         if (--p->blocked_by == 0)
             touch(b, p); /* held input is fed and RESUME reported at the end of the call */
     }
@@ -478,7 +480,7 @@ static size_t feed(mqws_broker *b, bk_conn *c, uint8_t *buf, size_t len, int64_t
         c->ka_skip = 0;
     }
     while (off < len && !conn_blocked(c)) {
-        size_t n = c->careful ? RECV_CHUNK_SMALL : RECV_CHUNK;
+        size_t n = c->careful || !link_empty(&b->congested) ? RECV_CHUNK_SMALL : RECV_CHUNK;
         c->careful = 0; /* set again by deliveries to a filling queue */
         if (n > len - off)
             n = len - off;

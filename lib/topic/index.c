@@ -997,8 +997,8 @@ static uint32_t pick_member(mqws_topic_index *x, vec_hdr *v, const mqws_topic_pu
  * the prefix state of the whole name. Returns the level count, or 0 for a wildcard or too many
  * levels. A short final block re-reads the last sixteen bytes of the name when it has that
  * many, else goes through a zeroed copy. */
-static uint32_t split_name(const mqws_topic_index *x, const uint8_t *t, size_t len, uint32_t *off,
-                           uint64_t *hw, uint64_t *whole) {
+MQWS_INLINE uint32_t split_name(const mqws_topic_index *x, const uint8_t *t, size_t len,
+                                uint32_t *off, uint64_t *hw, uint64_t *whole) {
     const uint32_t maxl = x->cfg.max_levels;
     const __m128i vs = _mm_set1_epi8('/'), v8 = _mm_set1_epi8(0x08), vp = _mm_set1_epi8('+');
     uint64_t h = x->cfg.seed;
@@ -1079,8 +1079,8 @@ MQWS_INLINE uint64_t has_wild(uint64_t w) {
  * chain state before the word holding its separator (hw[i], from which topic_pre() derives the
  * prefix state of levels 0..i-1), while chaining the words; *whole gets the prefix state of the
  * whole name. Returns the level count, or 0 for a wildcard or too many levels. */
-static uint32_t split_name(const mqws_topic_index *x, const uint8_t *t, size_t len, uint32_t *off,
-                           uint64_t *hw, uint64_t *whole) {
+MQWS_INLINE uint32_t split_name(const mqws_topic_index *x, const uint8_t *t, size_t len,
+                                uint32_t *off, uint64_t *hw, uint64_t *whole) {
     const uint32_t maxl = x->cfg.max_levels;
     uint64_t h = x->cfg.seed, wild = 0;
     uint32_t L = 0;
@@ -1134,6 +1134,20 @@ MQWS_INLINE uint64_t topic_pre(const uint8_t *t, size_t len, const uint32_t *off
 
 /* Equality of short byte strings without a library call (topic levels are a few bytes). */
 MQWS_INLINE int bytes_eq(const uint8_t *a, const uint8_t *b, size_t n) {
+#if defined(__SSE2__)
+    if (n >= 16) { /* 16 bytes per compare, the last block overlapping */
+        for (; n > 16; a += 16, b += 16, n -= 16)
+            if (_mm_movemask_epi8(
+                    _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)a),
+                                   _mm_loadu_si128((const __m128i *)(const void *)b))) != 0xFFFF)
+                return 0;
+        a += n - 16;
+        b += n - 16;
+        return _mm_movemask_epi8(
+                   _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)a),
+                                  _mm_loadu_si128((const __m128i *)(const void *)b))) == 0xFFFF;
+    }
+#endif
     if (n >= 8) {
         uint64_t x, y;
         for (; n > 8; a += 8, b += 8, n -= 8) {
@@ -1399,10 +1413,10 @@ static int match_split(mqws_topic_index *x, mtopic *tp, uint32_t n, const mqws_t
 /* Verify the candidates of one topic (entries prefetched by the walk) and report the matches.
  * ck[k] is the index of the candidate's key in sids[]. Returns non-zero if the callback
  * stopped. */
-static int one_verify(mqws_topic_index *x, const uint32_t *fhs, const uint8_t *ck, uint32_t nc,
-                      const uint16_t *sids, const uint8_t *t, size_t len, const uint32_t *off,
-                      const mqws_topic_publish *pub, mqws_topic_match_fn fn, void *ctx,
-                      int *reported) {
+MQWS_INLINE int one_verify(mqws_topic_index *x, const uint32_t *fhs, const uint8_t *ck, uint32_t nc,
+                           const uint16_t *sids, const uint8_t *t, size_t len, const uint32_t *off,
+                           const mqws_topic_publish *pub, mqws_topic_match_fn fn, void *ctx,
+                           int *reported) {
     const mqws_topic_subscriber *publisher = pub ? pub->publisher : NULL;
     for (uint32_t k = 0; k < nc; k++) {
         fent *f = F(x, fhs[k]);
@@ -1503,27 +1517,37 @@ static int match_one(mqws_topic_index *x, const uint8_t *t, size_t len, const ui
             homes[nk] = home;
             keys[nk++] = key;
         }
-        uint32_t nc = 0;
-        for (uint32_t b = 0; b < nk; b++) {
-            const uint32_t key = keys[b];
-            uint32_t i = homes[b];
-            while (tab[i].hash < key)
-                i++;
-            for (; tab[i].hash == key; i++) {
-                if (nc == ONE_CAND) {
-                    if (one_verify(x, fhs, ck, nc, sids, t, len, off, pub, fn, ctx, &reported))
-                        return reported;
-                    nc = 0;
+        /* walk the keys' slots; a full candidate buffer is verified and the walk resumes */
+        uint32_t b = 0, i = 0;
+        int resume = 0;
+        for (;;) {
+            uint32_t nc = 0;
+            for (; b < nk; b++) {
+                const uint32_t key = keys[b];
+                if (!resume) {
+                    i = homes[b];
+                    while (tab[i].hash < key)
+                        i++;
                 }
-                const fent *f = F(x, tab[i].fh);
-                PREFETCH(f);
-                PREFETCH((const uint8_t *)f + 63); /* an entry may straddle two cache lines */
-                ck[nc] = (uint8_t)b;
-                fhs[nc++] = tab[i].fh;
+                resume = 0;
+                for (; tab[i].hash == key; i++) {
+                    if (nc == ONE_CAND) {
+                        resume = 1;
+                        goto full;
+                    }
+                    const fent *f = F(x, tab[i].fh);
+                    PREFETCH(f);
+                    PREFETCH((const uint8_t *)f + 63); /* an entry may straddle two cache lines */
+                    ck[nc] = (uint8_t)b;
+                    fhs[nc++] = tab[i].fh;
+                }
             }
+        full:
+            if (one_verify(x, fhs, ck, nc, sids, t, len, off, pub, fn, ctx, &reported))
+                return reported;
+            if (!resume)
+                break;
         }
-        if (one_verify(x, fhs, ck, nc, sids, t, len, off, pub, fn, ctx, &reported))
-            return reported;
     }
     return reported;
 }

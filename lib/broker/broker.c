@@ -251,6 +251,8 @@ static bk_sess *sess_new(mqws_broker *b, mqws_view id, uint64_t h) {
 }
 
 static void uncongest(mqws_broker *b, bk_sess *t);
+static void ovf_flush(mqws_broker *b, bk_sess *t);
+static void ovf_clear(mqws_broker *b, bk_sess *t, bk_cong *g);
 
 /* Remove a record: its subscriptions, its hash entry, its offline session. */
 static void sess_destroy(mqws_broker *b, bk_sess *s) {
@@ -403,6 +405,7 @@ static void congest(mqws_broker *b, bk_sess *t, bk_conn *from) {
             return; /* no backpressure then: the queue limits still bound the queue */
         g->n = 0;
         g->cap = 4;
+        g->ovf_head = g->ovf_tail = NULL;
         link_push(&b->congested, &g->link);
         t->cong = g;
         if (t->conn && t->conn->blocked_by)
@@ -440,6 +443,7 @@ static void uncongest(mqws_broker *b, bk_sess *t) {
     bk_cong *g = t->cong;
     if (!g)
         return;
+    ovf_clear(b, t, g); /* normally empty: flushed before (the session ends otherwise) */
     t->cong = NULL;
     link_del(&g->link);
     if (t->conn && t->conn->blocked_by)
@@ -582,7 +586,8 @@ static void process_touched(mqws_broker *b) {
         }
         if (c->sess && c->sess->cong) {
             mqws_session *s = mqws_conn_session(c->conn);
-            if (!s || !mqws_session_want_read(s) || queue_low(s))
+            ovf_flush(b, c->sess);
+            if (!s || !mqws_session_want_read(s) || (queue_low(s) && !c->sess->cong->ovf_head))
                 uncongest(b, c->sess);
         }
         if (c->held_len && !conn_blocked(c)) {
@@ -756,6 +761,125 @@ static void drop_event(mqws_broker *b, bk_conn *c, const mqws_packet *p, uint8_t
     drop_event_of(b, c, NULL, p, qos, err);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Overflow of a congested subscriber (see bk_ovf) */
+
+static size_t ovf_size(const bk_ovf *o) {
+    return sizeof(*o) + o->topic_len + o->props_len + 4u * o->nids;
+}
+
+/* Keep `q` (qos, retain, ids as delivered) for `t`. MQWS_OK or MQWS_ENOMEM. */
+static int ovf_add(mqws_broker *b, bk_sess *t, const mqws_packet *q, uint8_t qos, uint8_t retain,
+                   const uint32_t *ids, uint32_t nids, mqws_slice *payload) {
+    bk_cong *g = t->cong;
+    if (!g || q->topic.len > 65535u)
+        return MQWS_ENOMEM;
+    size_t pl = passprops(&q->props, NULL);
+    size_t n = sizeof(bk_ovf) + q->topic.len + pl + 4u * nids;
+    bk_ovf *o = mqws__alloc(&b->a_sess.a, n);
+    if (!o)
+        return MQWS_ENOMEM;
+    memset(o, 0, sizeof(*o));
+    o->payload = mqws_slice_ref(payload);
+    o->expire_at = (q->props.present & MQWS_PROPF_MESSAGE_EXPIRY_INTERVAL)
+                       ? b->now + (int64_t)q->props.message_expiry * 1000
+                       : NO_DEADLINE;
+    o->props_len = (uint32_t)pl;
+    o->nids = nids;
+    o->topic_len = (uint16_t)q->topic.len;
+    o->qos = qos;
+    o->retain = retain;
+    memcpy(o->data, q->topic.ptr, q->topic.len);
+    passprops(&q->props, o->data + o->topic_len);
+    if (nids)
+        memcpy(o->data + o->topic_len + pl, ids, 4u * nids);
+    if (g->ovf_tail)
+        g->ovf_tail->next = o;
+    else
+        g->ovf_head = o;
+    g->ovf_tail = o;
+    return MQWS_OK;
+}
+
+static void ovf_packet(const mqws_broker *b, const bk_ovf *o, mqws_packet *p, uint32_t *ids) {
+    mqws_packet_init(p, MQWS_PKT_PUBLISH);
+    p->topic.ptr = o->data;
+    p->topic.len = o->topic_len;
+    p->payload = mqws_slice_view(o->payload);
+    p->qos = o->qos;
+    p->retain = o->retain;
+    props_from_block(o->data + o->topic_len, o->props_len, &p->props);
+    if (o->expire_at != NO_DEADLINE) {
+        int64_t left = o->expire_at - b->now;
+        p->props.message_expiry = left > 0 ? (uint32_t)((left + 999) / 1000) : 0;
+        p->props.present |= MQWS_PROPF_MESSAGE_EXPIRY_INTERVAL;
+    }
+    if (o->nids) {
+        memcpy(ids, o->data + o->topic_len + o->props_len, 4u * o->nids);
+        p->props.sub_ids = ids;
+        p->props.sub_id_count = o->nids;
+        p->props.present |= MQWS_PROPF_SUBSCRIPTION_IDENTIFIER;
+    }
+}
+
+static void ovf_pop(mqws_broker *b, bk_cong *g) {
+    bk_ovf *o = g->ovf_head;
+    g->ovf_head = o->next;
+    if (!g->ovf_head)
+        g->ovf_tail = NULL;
+    mqws_slice_unref(o->payload);
+    mqws__free(&b->a_sess.a, o, ovf_size(o));
+}
+
+/* Hand what waits to the session, in order, while its queue takes it. */
+static void ovf_flush(mqws_broker *b, bk_sess *t) {
+    bk_cong *g = t->cong;
+    mqws_session *ts = sess_session(t);
+    if (!g || !g->ovf_head)
+        return;
+    bk_conn *tc = t->conn;
+    int online = ts && tc && mqws_session_want_read(ts);
+    while (g->ovf_head && ts) {
+        bk_ovf *o = g->ovf_head;
+        mqws_packet p;
+        uint32_t ids[MAX_IDS];
+        ovf_packet(b, o, &p, ids);
+        int rc;
+        if (o->expire_at != NO_DEADLINE && o->expire_at <= b->now) {
+            rc = MQWS_ECLOSED; /* expired while waiting [MQTT-3.3.2-5] */
+        } else {
+            if (o->expire_at != NO_DEADLINE)
+                mqws_session_set_now(ts, b->now);
+            rc = mqws_session_publish(ts, &p, o->payload, NULL);
+        }
+        if (rc == MQWS_ELIMIT && online)
+            break; /* still full: later */
+        if (rc == MQWS_OK) {
+            b->msgs_out++;
+        } else {
+            if (rc == MQWS_ELIMIT)
+                b->dropped_offline++;
+            drop_event_of(b, tc, t, &p, o->qos, rc);
+        }
+        ovf_pop(b, g);
+    }
+    if (tc)
+        mark_dirty(b, tc);
+}
+
+/* Forget what waits (the session ends, or the broker is freed): counted as dropped. */
+static void ovf_clear(mqws_broker *b, bk_sess *t, bk_cong *g) {
+    while (g->ovf_head) {
+        if (t) {
+            mqws_packet p;
+            uint32_t ids[MAX_IDS];
+            ovf_packet(b, g->ovf_head, &p, ids);
+            drop_event_of(b, t->conn, t, &p, g->ovf_head->qos, MQWS_ECLOSED);
+        }
+        ovf_pop(b, g);
+    }
+}
+
 /* Queue one message on one session: QoS downgraded to the granted QoS, retain as the
  * subscription says, the subscription identifiers of every matching subscription. `q` is the
  * caller's template (see packet_template); its qos, retain and identifiers are overwritten.
@@ -808,6 +932,23 @@ static int deliver(mqws_broker *b, bk_sess *t, mqws_packet *q, uint8_t qos, uint
     if (!ts)
         return 0;
     bk_conn *tc = t->conn;
+    /* Messages wait in the overflow of a congested subscriber: later ones queue behind them,
+     * as long as their publisher is paused after its current input piece (the overflow stays
+     * bounded); a publisher that cannot be paused goes to the session directly. */
+    if (qos && tc && t->cong && t->cong->ovf_head && b->route_from) {
+        congest(b, t, b->route_from);
+        if (conn_blocked(b->route_from)) {
+            if (!*slice) {
+                *slice = mqws_slice_new(&b->a_sess.a, q->payload.ptr, q->payload.len);
+                if (!*slice)
+                    return MQWS_ENOMEM;
+            }
+            if (ovf_add(b, t, q, qos, retain, ids, nids, *slice) == MQWS_OK) {
+                b->msgs_out++;
+                return 1;
+            }
+        }
+    }
     /* Slow consumer policy: QoS 0 is dropped over the output high watermark. */
     if (qos == 0 && tc && b->out_high && mqws_conn_pending_bytes(tc->conn) >= b->out_high) {
         drop_event(b, tc, q, qos, MQWS_ELIMIT);
@@ -858,6 +999,16 @@ static int deliver(mqws_broker *b, bk_sess *t, mqws_packet *q, uint8_t qos, uint
     }
     if (rc == MQWS_ECLOSED && qos == 0)
         return 0; /* QoS 0 for an offline session: not kept (session policy) */
+    if (rc == MQWS_ELIMIT && qos && tc && b->route_from && mqws_session_want_read(ts)) {
+        /* The hard limit reached before the publishers stopped: kept in the overflow (bounded:
+         * the publisher is paused after its current input piece). */
+        congest(b, t, b->route_from);
+        if (conn_blocked(b->route_from) &&
+            ovf_add(b, t, q, qos, retain, ids, nids, *slice) == MQWS_OK) {
+            b->msgs_out++;
+            return 1;
+        }
+    }
     if (rc == MQWS_ELIMIT && qos) {
         if (tc && mqws_session_want_read(ts)) {
             b->dropped_online++; /* hard limit reached despite the backpressure */
@@ -1557,8 +1708,10 @@ static void cb_close(mqws_session *s, const mqws_close_info *why, const mqws_pac
     }
     will_free(b, c);
     bk_sess *bs = c->sess;
-    if (bs)
-        uncongest(b, bs); /* offline now: its queue is bounded by the limits, then drops */
+    if (bs && bs->cong) {
+        ovf_flush(b, bs); /* offline now: kept by a persistent session up to its limits */
+        uncongest(b, bs); /* its queue is bounded by the limits, then drops */
+    }
     if (bs &&
         (mqws_session_expiry_interval(s) == 0 || mqws_session_state(s) == MQWS_SESSION_EXPIRED)) {
         /* The session ends with the connection: its subscriptions go. */
@@ -1707,6 +1860,7 @@ void mqws_broker_free(mqws_broker *b) {
     b->hooks.on_event = NULL; /* nothing is reported while tearing down */
     while (!link_empty(&b->congested)) {
         bk_cong *g = CONTAINER(b->congested.next, bk_cong, link);
+        ovf_clear(b, NULL, g);
         link_del(&g->link);
         mqws__free(&b->a_brk.a, g, sizeof(*g) + g->cap * sizeof(bk_conn *));
     }

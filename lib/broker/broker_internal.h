@@ -80,9 +80,24 @@ typedef struct bk_will {
  * messages to it since, paused until the queue drains to the low watermark. */
 typedef struct bk_cong {
     bk_link link; /* in the broker's congested list */
+    struct bk_ovf *ovf_head, *ovf_tail; /* refused by the full queue, in order */
     uint32_t n, cap;
     bk_conn *blk[];
 } bk_cong;
+
+/* A QoS 1/2 message a congested, connected subscriber's queue refused (its hard limit reached
+ * before the publishers feeding it stopped): kept here in order and handed to the session as
+ * its queue drains. Bounded: each publisher is paused after the input piece it is in. */
+typedef struct bk_ovf {
+    struct bk_ovf *next;
+    mqws_slice *payload;
+    int64_t expire_at; /* INT64_MAX: no Message Expiry */
+    uint32_t props_len, nids;
+    uint16_t topic_len;
+    uint8_t qos, retain;
+    uint8_t pad_[4];
+    uint8_t data[]; /* topic, pass-through props block, nids x uint32 subscription ids */
+} bk_ovf;
 
 /* One client identifier's session record: subscriptions, and the session object (inside the
  * current connection, or owned here while offline). */

@@ -199,6 +199,110 @@ TEST(backpressure_qos2_v5_exactly_once_in_order) { run_flow(V5, 2, 1000, 256); }
 
 TEST(backpressure_qos2_v311_small_queue_exactly_once) { run_flow(V3, 2, 60, 96); }
 
+/* Ten publishers pipelining at once into one subscriber with a tiny queue: each brings one
+ * input piece after the high watermark, more than the queue's headroom; what the full queue
+ * refuses waits in the broker (bounded, in order) instead of being dropped. */
+TEST(backpressure_many_publishers_tiny_queue_nothing_lost_in_order) {
+    enum { NP = 10, PER = 300 };
+    net n;
+    net_init(&n, 0);
+    n.scfg.queue_max_messages = 20;
+    CHECK_INT(net_start(&n), 0);
+    CHECK_INT(net_connect(&n, 0, V5, "sub"), 0);
+    CHECK_INT(net_subscribe(&n, 0, "m/#", 1), 1);
+    n.cli[0].hold = 1;
+    bbuf pin[NP + 1];
+    memset(pin, 0, sizeof(pin));
+    char id[8], topic[8], payload[16];
+    for (int k = 1; k <= NP; k++) {
+        snprintf(id, sizeof(id), "p%d", k);
+        CHECK_INT(net_connect(&n, k, V5, id), 0);
+        snprintf(topic, sizeof(topic), "m/%d", k);
+        for (int i = 0; i < PER; i++) {
+            mqws_packet p;
+            mqws_packet_init(&p, MQWS_PKT_PUBLISH);
+            p.topic = mqws_view_cstr(topic);
+            snprintf(payload, sizeof(payload), "%02d-%05d-", k, i); /* '-' ends each number */
+            p.payload = mqws_view_cstr(payload);
+            p.qos = 1;
+            p.packet_id = (uint16_t)(i + 1);
+            bb_packet(&pin[k], &p, V5);
+        }
+    }
+    mqws_conn *sc = n.cli[0].c;
+    bbuf sin = {0}, sout = {0};
+    int next[NP + 1], received = 0, order_ok = 1, steps = 0;
+    uint64_t max_mem = 0;
+    uint32_t max_queued = 0;
+    memset(next, 0, sizeof(next));
+    while (received < NP * PER && steps < 200000) {
+        steps++;
+        for (int k = 1; k <= NP; k++) {
+            mqws_conn *pc = n.cli[k].c;
+            if (pc && !mqws_broker_conn_paused(pc) && pin[k].rd < pin[k].len) {
+                size_t len = pin[k].len - pin[k].rd < 16384 ? pin[k].len - pin[k].rd : 16384;
+                mqws_broker_recv(n.b, pc, pin[k].p + pin[k].rd, len, n.now);
+                pin[k].rd += len;
+            }
+        }
+        net_flush(&n);
+        for (int k = 1; k <= NP; k++)
+            cli_reset_out(&n.cli[k]);
+        mqws_iovec iov[4];
+        size_t cnt = mqws_conn_pending(sc, iov, 4), got = 0;
+        for (size_t i = 0; i < cnt && got < 128; i++) {
+            size_t k = iov[i].len < 128 - got ? iov[i].len : 128 - got;
+            bb_put(&sin, iov[i].base, k);
+            got += k;
+        }
+        if (got)
+            mqws_broker_sent(n.b, sc, got);
+        mqws_packet p;
+        while (bb_next(&sin, V5, &p)) {
+            if (p.type != MQWS_PKT_PUBLISH)
+                continue;
+            int k = atoi((const char *)p.payload.ptr);
+            int i = atoi((const char *)p.payload.ptr + 3);
+            if (k < 1 || k > NP || i != next[k])
+                order_ok = 0;
+            else
+                next[k]++;
+            received++;
+            bb_ack(&sout, MQWS_PKT_PUBACK, p.packet_id, V5);
+        }
+        bb_compact(&sin);
+        if (sout.rd < sout.len) {
+            mqws_broker_recv(n.b, sc, sout.p + sout.rd, sout.len - sout.rd, n.now);
+            sout.rd = sout.len;
+            bb_compact(&sout);
+        }
+        net_flush(&n);
+        mqws_session_stats ss;
+        mqws_session_get_stats(mqws_conn_session(sc), &ss);
+        if (ss.queued_messages > max_queued)
+            max_queued = ss.queued_messages;
+        mqws_broker_stats st;
+        st.size = sizeof(st);
+        mqws_broker_stats_get(n.b, &st);
+        if (st.mem_total > max_mem)
+            max_mem = st.mem_total;
+    }
+    CHECK_INT(received, NP * PER);
+    CHECK(order_ok);
+    CHECK(max_queued <= 20);
+    mqws_broker_stats st;
+    st.size = sizeof(st);
+    mqws_broker_stats_get(n.b, &st);
+    CHECK_INT(st.dropped, 0);
+    CHECK_INT(st.dropped_online, 0);
+    CHECK(max_mem < 1024 * 1024); /* held input + overflow stay bounded */
+    for (int k = 0; k <= NP; k++)
+        free(pin[k].p);
+    free(sin.p);
+    free(sout.p);
+    finish(&n);
+}
+
 /* The subscriber over its watermark disconnects: the publisher is released, the rest goes to
  * the session that is now gone (expiry 0) or offline (dropped over its limit, counted). */
 TEST(backpressure_released_when_the_slow_subscriber_goes) {
@@ -482,6 +586,7 @@ int main(void) {
     RUN(backpressure_qos1_v5_small_queue_nothing_lost);
     RUN(backpressure_qos2_v5_exactly_once_in_order);
     RUN(backpressure_qos2_v311_small_queue_exactly_once);
+    RUN(backpressure_many_publishers_tiny_queue_nothing_lost_in_order);
     RUN(backpressure_released_when_the_slow_subscriber_goes);
     RUN(backpressure_never_deadlocks_a_client_feeding_itself);
     RUN(backpressure_pause_suspends_the_publishers_keepalive);

@@ -106,9 +106,11 @@ typedef struct mqws_broker_config {
      * accepted is lost for a connected subscriber: when its queue passes half of either limit
      * (the high watermark), every connection that routes a QoS 1/2 message to it is paused
      * (PAUSE; its input not yet processed is held by the broker) until the queue drains to a
-     * quarter of the limits (RESUME). Only an offline persistent session drops over its limits
-     * (counted, DROP event); a connected one only if its hard limit is reached despite the
-     * pause (many publishers at once, tiny limits): dropped, counted (stats dropped_online),
+     * quarter of the limits (RESUME). What reaches a full queue before its publishers stop
+     * (one input piece each) waits in a broker-side overflow, in order, bounded by those
+     * pieces. Only an offline persistent session drops over its limits (counted, DROP event);
+     * a connected one only when the publisher cannot be paused (its own session congested, a
+     * will, mqws_broker_publish) or memory runs out: dropped, counted (stats dropped_online),
      * and a 5.0 publisher gets PUBACK / PUBREC 0x97 instead of a success for that message. */
     uint64_t out_high;
     uint64_t out_low;

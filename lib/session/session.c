@@ -1540,7 +1540,10 @@ static void handle_publish(mqws_session *s, mqws_packet *p) {
                 proto_close(s, MQWS_ENOMEM, MQWS_RC_UNSPECIFIED_ERROR, NULL, "out of memory");
             return;
         }
-        if (s->in_qos2.n >= s->recv_max_in) { /* [MQTT-3.3.4-9] */
+        /* [MQTT-3.3.4-9] Only a 5.0 client was told a Receive Maximum (CONNACK). 3.1 / 3.1.1
+         * have none, so a client may pipeline any number of QoS 2 messages: the packet
+         * identifier space bounds that state (at most 65,535 ids of 2 bytes each). */
+        if (s->level == MQWS_MQTT_5 && s->in_qos2.n >= s->recv_max_in) {
             proto_close(s, MQWS_EPROTO, MQWS_RC_RECEIVE_MAXIMUM_EXCEEDED, "MQTT-3.3.4-9",
                         "receive maximum exceeded");
             return;

@@ -281,6 +281,18 @@ TEST(mqtt_4_9_0_receive_maximum_exceeded_0x93) {
              "CLOSE MQWS_EPROTO rc=93 peer=0\n  [MQTT-3.3.4-9]\n");
 }
 
+/* 3.1.1 has no Receive Maximum: a client pipelining more QoS 2 messages than the configured
+ * 5.0 window is not disconnected; each gets its PUBREC. */
+TEST(mqtt311_no_receive_maximum_for_inbound_qos2) {
+    DIALOGUE(setup_recv_max_1,
+             CONNECT311_C1 "34 09 00 03 61 2f 62 00 01 68 69"
+                           "34 09 00 03 61 2f 62 00 02 68 69"
+                           "34 09 00 03 61 2f 62 00 03 68 69",
+             CONNACK311 "50 02 00 01 50 02 00 02 50 02 00 03",
+             "CONNECT id=c1 v4 ka=60 clean=1 will=0\nPUBLISH a/b q2 r0 d0 id=1 hi\n"
+             "PUBLISH a/b q2 r0 d0 id=2 hi\nPUBLISH a/b q2 r0 d0 id=3 hi\n");
+}
+
 static void setup_refuse_publish(rig *r) { r->publish_reason = MQWS_RC_NOT_AUTHORIZED; }
 
 TEST(publish_refused_by_host_5_puback_reason) {
@@ -1284,6 +1296,7 @@ int main(void) {
     RUN(mqtt_4_3_3_qos2_delivered_once_until_pubrel);
     RUN(mqtt_4_3_3_pubrel_unknown_id_5_pubcomp_0x92);
     RUN(mqtt_4_9_0_receive_maximum_exceeded_0x93);
+    RUN(mqtt311_no_receive_maximum_for_inbound_qos2);
     RUN(publish_refused_by_host_5_puback_reason);
     RUN(publish_refused_by_host_311_closes);
     RUN(mqtt_3_3_2_topic_alias_set_and_used);

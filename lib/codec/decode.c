@@ -722,7 +722,7 @@ MQWS_INLINE uint32_t sub_entries_sweep(const uint8_t *p, const uint8_t *end, uns
             slash = t.slash >> sh;
         }
     }
-    uint64_t first = 0, last = 0;
+    uint64_t last = 0;
     uint32_t count = 0;
     size_t off = 0;
     while (off < len) {
@@ -733,7 +733,6 @@ MQWS_INLINE uint32_t sub_entries_sweep(const uint8_t *p, const uint8_t *end, uns
             return 0;
         if ((mode & 2) && MQWS_UNLIKELY(p[off + 2] == '$'))
             return 0;
-        first |= 1ull << (off + 2);
         off += 2 + n;
         last |= 1ull << (off - 1);
         if (sub) {
@@ -744,6 +743,10 @@ MQWS_INLINE uint32_t sub_entries_sweep(const uint8_t *p, const uint8_t *end, uns
         }
         count++;
     }
+    /* Each filter starts 3 bytes (UNSUBSCRIBE) or 4 (SUBSCRIBE) after the previous one ends,
+     * the first at 2; a bit past the region from the last filter is harmless (no class bit
+     * there), and bits past 63 fall off. */
+    uint64_t first = (last << (sub ? 4 : 3)) | 4u;
     /* Not filter bytes: the two length bytes before each filter, the options byte after it. */
     uint64_t in = ~((first >> 1) | (first >> 2) | (sub ? last << 1 : 0));
     bad &= in;

@@ -79,7 +79,7 @@ typedef struct bk_will {
 /* A subscriber session over its queue high watermark: the connections that routed QoS 1/2
  * messages to it since, paused until the queue drains to the low watermark. */
 typedef struct bk_cong {
-    bk_link link; /* in the broker's congested list */
+    bk_link link;                       /* in the broker's congested list */
     struct bk_ovf *ovf_head, *ovf_tail; /* refused by the full queue, in order */
     uint32_t n, cap;
     bk_conn *blk[];

@@ -1141,8 +1141,10 @@ MQWS_INLINE int bytes_eq(const uint8_t *a, const uint8_t *b, size_t n) {
                     _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)a),
                                    _mm_loadu_si128((const __m128i *)(const void *)b))) != 0xFFFF)
                 return 0;
-        a += n - 16;
-        b += n - 16;
+        /* Step back so the last block ends at the end (n is now 1..16; n - 16 alone would
+         * wrap as a size_t). */
+        a = a + n - 16;
+        b = b + n - 16;
         return _mm_movemask_epi8(
                    _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)a),
                                   _mm_loadu_si128((const __m128i *)(const void *)b))) == 0xFFFF;

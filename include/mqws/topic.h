@@ -196,9 +196,9 @@ MQWS_API int mqws_topic_match(mqws_topic_index *idx, const uint8_t *topic, size_
 /** mqws_topic_match() for up to MQWS_TOPIC_BATCH_MAX topics at once (e.g. every PUBLISH read in
  * one event-loop pass), reporting m->topic_index with each match. The lookups of all topics are
  * interleaved so that their cache misses overlap: with 1 M subscriptions about 3x the
- * throughput of one call per topic on cache-cold topics (bench/results/topic.md). Every topic is checked before anything
- * is reported: one invalid topic gives MQWS_EINVAL and no reports. Uses about 15 KiB of stack.
- * Never allocates. Returns the total number of reports or MQWS_EINVAL. */
+ * throughput of one call per topic on cache-cold topics (bench/results/topic.md). Every topic is
+ * checked before anything is reported: one invalid topic gives MQWS_EINVAL and no reports. Uses
+ * about 15 KiB of stack. Never allocates. Returns the total number of reports or MQWS_EINVAL. */
 MQWS_API int mqws_topic_match_batch(mqws_topic_index *idx, const mqws_view *topics, size_t n,
                                     const mqws_topic_publish *pub, mqws_topic_match_fn fn,
                                     void *ctx);

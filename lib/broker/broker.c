@@ -681,39 +681,6 @@ static size_t passprops(const mqws_props *p, uint8_t *d) {
     return n;
 }
 
-static void props_from_block(const uint8_t *blk, size_t len, mqws_props *out) {
-    mqws_props_init(out);
-    out->raw.ptr = blk;
-    out->raw.len = len;
-    mqws_prop_iter it;
-    mqws_props_iter_init(out, &it);
-    mqws_prop pr;
-    while (mqws_props_next(&it, &pr)) {
-        switch (pr.id) {
-            case MQWS_PROP_PAYLOAD_FORMAT_INDICATOR:
-                out->payload_format = (uint8_t)pr.u32;
-                break;
-            case MQWS_PROP_CONTENT_TYPE:
-                out->content_type = pr.a;
-                break;
-            case MQWS_PROP_RESPONSE_TOPIC:
-                out->response_topic = pr.a;
-                break;
-            case MQWS_PROP_CORRELATION_DATA:
-                out->correlation_data = pr.a;
-                break;
-            case MQWS_PROP_USER_PROPERTY:
-                out->user_prop_count++;
-                continue;
-            default:
-                continue;
-        }
-        out->present |= mqws_prop_bit(pr.id);
-    }
-    if (out->user_prop_count)
-        out->present |= MQWS_PROPF_USER_PROPERTY;
-}
-
 /* ------------------------------------------------------------------------------------------ */
 /* Routing */
 
@@ -808,7 +775,7 @@ static void ovf_packet(const mqws_broker *b, const bk_ovf *o, mqws_packet *p, ui
     p->payload = mqws_slice_view(o->payload);
     p->qos = o->qos;
     p->retain = o->retain;
-    props_from_block(o->data + o->topic_len, o->props_len, &p->props);
+    mqws__props_from_block(o->data + o->topic_len, o->props_len, &p->props);
     if (o->expire_at != NO_DEADLINE) {
         int64_t left = o->expire_at - b->now;
         p->props.message_expiry = left > 0 ? (uint32_t)((left + 999) / 1000) : 0;
@@ -1197,7 +1164,7 @@ static void will_publish_now(mqws_broker *b, bk_conn *c) {
     p.topic.len = w->topic_len;
     p.payload.ptr = w->data + w->topic_len;
     p.payload.len = w->payload_len;
-    props_from_block(w->data + w->topic_len + w->payload_len, w->props_len, &p.props);
+    mqws__props_from_block(w->data + w->topic_len + w->payload_len, w->props_len, &p.props);
     if (w->has_expiry) {
         p.props.message_expiry = w->expiry;
         p.props.present |= MQWS_PROPF_MESSAGE_EXPIRY_INTERVAL;
@@ -1238,7 +1205,7 @@ static int ret_one(void *vctx, const mqws_topic_msg *msg) {
     mqws_packet_init(&p, MQWS_PKT_PUBLISH);
     p.topic = info.topic;
     p.payload = info.payload;
-    props_from_block(info.properties.ptr, info.properties.len, &p.props);
+    mqws__props_from_block(info.properties.ptr, info.properties.len, &p.props);
     if (info.user) {
         int64_t at = (int64_t)(info.user & ~(uint64_t)1);
         int64_t left = at - b->now;

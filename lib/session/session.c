@@ -273,8 +273,7 @@ static void list_append(sess_msg **head, sess_msg **tail, sess_msg *m) {
     *tail = m;
 }
 
-/* Parse a validated property block into the fields of `out` (raw kept for user properties). */
-static void props_from_block(const uint8_t *b, size_t len, mqws_props *out) {
+void mqws__props_from_block(const uint8_t *b, size_t len, mqws_props *out) {
     mqws_props_init(out);
     out->raw.ptr = b;
     out->raw.len = len;
@@ -387,7 +386,7 @@ static void drop_msg(mqws_session *s, sess_msg *m, int why) {
         p.topic.ptr = m->data;
         p.topic.len = m->topic_len;
         p.payload = mqws_slice_view(m->payload);
-        props_from_block(m->data + m->topic_len, m->props_len, &p.props);
+        mqws__props_from_block(m->data + m->topic_len, m->props_len, &p.props);
         s->cb->on_drop(s, &p, why, s->user);
     }
     msg_free(s, m);
@@ -490,7 +489,7 @@ static void fire_will(mqws_session *s) {
         p.topic.len = w->topic_len;
         p.payload.ptr = w->data + w->topic_len;
         p.payload.len = w->payload_len;
-        props_from_block(w->data + w->topic_len + w->payload_len, w->props_len, &p.props);
+        mqws__props_from_block(w->data + w->topic_len + w->payload_len, w->props_len, &p.props);
         p.props.present &= ~MQWS_PROPF_WILL_DELAY_INTERVAL;
         s->cb->on_will(s, &p, s->user);
     }
@@ -677,7 +676,7 @@ static int send_publish(mqws_session *s, const uint8_t *topic, uint16_t topic_le
 
 static int send_msg(mqws_session *s, sess_msg *m, uint8_t dup) {
     mqws_props pass;
-    props_from_block(m->data + m->topic_len, m->props_len, &pass);
+    mqws__props_from_block(m->data + m->topic_len, m->props_len, &pass);
     uint32_t ids[MAX_SUB_IDS];
     const uint8_t *sp = m->data + m->topic_len + m->props_len;
     for (uint16_t i = 0; i < m->sub_id_count && i < MAX_SUB_IDS; i++)

@@ -197,4 +197,10 @@ void mqws__session_abort(mqws_session *s, int err, uint8_t reason, int by_peer,
 /* The allocator-accounted size of the session (struct and everything it owns). */
 size_t mqws__session_heap(const mqws_session *s);
 
+/* Parse a property block the library stored itself (validated when it was received) into the
+ * fields of `out`: payload format, message expiry, content type, response topic, correlation
+ * data, will delay and user properties (counted; `raw` keeps them for iteration). Shared by
+ * the session's message and will records and the broker's. */
+void mqws__props_from_block(const uint8_t *b, size_t len, mqws_props *out);
+
 #endif

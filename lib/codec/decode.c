@@ -268,9 +268,11 @@ MQWS_NOINLINE static int dec_ack(const uint8_t *buf, const uint8_t *p, const uin
     return p == end ? MQWS_OK : TRAILING(p);
 }
 
-MQWS_NOINLINE static int dec_subscribe(const uint8_t *buf, const uint8_t *p, const uint8_t *end,
-                                       int type, uint8_t level, uint32_t dir, mqws_packet *out,
-                                       mqws_decode_error *err) {
+/* The variable header shared by SUBSCRIBE, UNSUBSCRIBE, SUBACK and UNSUBACK: a non-zero
+ * packet identifier [MQTT-2.2.1-3], then (5.0) the properties. Advances *pp past both. */
+static int rd_id_props(const uint8_t *buf, const uint8_t **pp, const uint8_t *end, int type,
+                       uint8_t level, uint32_t dir, mqws_packet *out, mqws_decode_error *err) {
+    const uint8_t *p = *pp;
     if (end - p < 2)
         return TRUNCATED(p);
     out->packet_id = mqws__load16(p);
@@ -285,6 +287,16 @@ MQWS_NOINLINE static int dec_subscribe(const uint8_t *buf, const uint8_t *p, con
     } else {
         props_clear(&out->props);
     }
+    *pp = p;
+    return MQWS_OK;
+}
+
+MQWS_NOINLINE static int dec_subscribe(const uint8_t *buf, const uint8_t *p, const uint8_t *end,
+                                       int type, uint8_t level, uint32_t dir, mqws_packet *out,
+                                       mqws_decode_error *err) {
+    int rc = rd_id_props(buf, &p, end, type, level, dir, out, err);
+    if (rc)
+        return rc;
     const uint8_t *first = p;
     uint32_t count = 0;
     while (p < end) {
@@ -327,19 +339,10 @@ MQWS_NOINLINE static int dec_subscribe(const uint8_t *buf, const uint8_t *p, con
 MQWS_NOINLINE static int dec_suback(const uint8_t *buf, const uint8_t *p, const uint8_t *end,
                                     int type, uint8_t level, uint32_t dir, mqws_packet *out,
                                     mqws_decode_error *err) {
-    if (end - p < 2)
-        return TRUNCATED(p);
-    out->packet_id = mqws__load16(p);
-    int rc = mqws__check_packet_id(out->packet_id, level, err, OFF(p));
+    int rc = rd_id_props(buf, &p, end, type, level, dir, out, err);
     if (rc)
         return rc;
-    p += 2;
-    if (V5(level)) {
-        rc = rd_props(buf, &p, end, type, level, dir, &out->props, err);
-        if (rc)
-            return rc;
-    } else {
-        props_clear(&out->props);
+    if (!V5(level)) {
         if (type == MQWS_PKT_UNSUBACK) { /* 3.x UNSUBACK is the packet identifier alone */
             out->reason_codes.ptr = NULL;
             out->reason_codes.len = 0;

@@ -2,6 +2,8 @@
  * allocations on the hot path (malloc/calloc/realloc are interposed in this binary).
  *
  *   bench_codec [--quick] [--reps N]
+ *   bench_codec --count KEY N     (run case KEY exactly N times, untimed: for callgrind, so
+ *                                  instructions per packet can be read off deterministically)
  *
  * Each case runs for a fixed slice of thread CPU time (0.4 s, or 0.05 s with --quick), N times
  * (default 3), and the median is printed. Results feed a volatile sink so nothing is optimised
@@ -296,12 +298,24 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             slice = 0.05;
+        } else if (strcmp(argv[i], "--count") == 0 && i + 2 < argc) {
+            const char *key = argv[i + 1];
+            uint64_t n = strtoull(argv[i + 2], NULL, 10);
+            setup();
+            for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+                if (strcmp(cases[c].key, key) == 0) {
+                    sink += cases[c].fn(n);
+                    printf("%s: %llu packets\n", key, (unsigned long long)n);
+                    return 0;
+                }
+            fprintf(stderr, "bench_codec: no case %s\n", key);
+            return 2;
         } else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
             reps = atoi(argv[++i]);
             if (reps < 1 || reps > 99)
                 reps = 3;
         } else {
-            fprintf(stderr, "usage: bench_codec [--quick] [--reps N]\n");
+            fprintf(stderr, "usage: bench_codec [--quick] [--reps N] | --count KEY N\n");
             return 2;
         }
     }

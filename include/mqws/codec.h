@@ -236,6 +236,10 @@ typedef struct mqws_props {
     mqws_view reason_string;
     uint32_t user_prop_count;
     uint32_t sub_id_count;
+    /* Decode: offset in `raw` of the first user property (raw.len when there is none), where
+     * mqws_props_next_user() starts looking. 0 (as set by mqws_props_init()) means "look from
+     * the start". Only a hint about `raw`: set it to 0 when pointing `raw` at another block. */
+    uint32_t user_first;
     mqws_view raw;                    /* decode: the property block (without its length) */
     const mqws_user_prop *user_props; /* encode: optional array of user_prop_count pairs */
     const uint32_t *sub_ids;          /* encode: optional array of sub_id_count identifiers */
@@ -248,6 +252,7 @@ MQWS_API void mqws_props_init(mqws_props *props);
 typedef struct mqws_prop_iter {
     const uint8_t *pos;
     const uint8_t *end;
+    const uint8_t *user; /* no user property before this (from props->user_first) */
 } mqws_prop_iter;
 
 /* One property as read by mqws_props_next(). Integers (byte, two-byte, four-byte, variable)
@@ -262,10 +267,83 @@ typedef struct mqws_prop {
 MQWS_API void mqws_props_iter_init(const mqws_props *props, mqws_prop_iter *it);
 /** Next property of any kind, in wire order. Returns 1 and fills `out`, or 0 at the end. */
 MQWS_API int mqws_props_next(mqws_prop_iter *it, mqws_prop *out);
-/** Next user property (§3.3.2.3.7: order preserved), 1 or 0 at the end. */
+/** Next user property (§3.3.2.3.7: order preserved), 1 or 0 at the end (and `key`, `value`
+ * set to {NULL, 0}). */
 MQWS_API int mqws_props_next_user(mqws_prop_iter *it, mqws_view *key, mqws_view *value);
 /** Next subscription identifier, 1 or 0 at the end. */
 MQWS_API int mqws_props_next_sub_id(mqws_prop_iter *it, uint32_t *id);
+
+/* Inline forms of mqws_props_iter_init() and mqws_props_next_user(), expanded in place in C
+ * and C++ unless MQWS_NO_INLINE is defined (the exported functions stay, for FFI and for taking
+ * their address). The inline step skips byte, two-byte, four-byte, string and binary
+ * properties itself; at anything else (a subscription identifier, an identifier that is not a
+ * property) it hands over to the exported function, which knows every kind. Reads are bounded
+ * by the block whatever it holds. The identifier sets (bit n = identifier n): */
+#define MQWS__PROPS_STR  0x94640308ull    /* 0x03 0x08 0x09 0x12 0x15 0x16 0x1A 0x1C 0x1F */
+#define MQWS__PROPS_BYTE 0x73002800002ull /* 0x01 0x17 0x19 0x24 0x25 0x28 0x29 0x2A */
+#define MQWS__PROPS_U16  0xE00080000ull   /* 0x13 0x21 0x22 0x23 */
+#define MQWS__PROPS_U32  0x8001020004ull  /* 0x02 0x11 0x18 0x27 */
+#define MQWS__PROP_USER  0x26
+
+static inline void mqws__props_iter_init(const mqws_props *props, mqws_prop_iter *it) {
+    const uint8_t *p = props->raw.ptr;
+    it->pos = p;
+    it->end = p ? p + props->raw.len : NULL;
+    it->user = p && props->user_first <= props->raw.len ? p + props->user_first : p;
+}
+
+static inline int mqws__props_next_user(mqws_prop_iter *it, mqws_view *key, mqws_view *value) {
+    const uint8_t *p = it->pos, *end = it->end;
+    if (p) {
+        if (p < it->user && it->user <= end)
+            p = it->user;
+        while (p < end) {
+            unsigned id = *p;
+            size_t rem = (size_t)(end - p) - 1, sz;
+            if (id == MQWS__PROP_USER) {
+                size_t kl, vl;
+                if (rem < 4 || rem - 4 < (kl = (size_t)p[1] << 8 | p[2]) ||
+                    rem - 4 - kl < (vl = (size_t)p[3 + kl] << 8 | p[4 + kl]))
+                    break;
+                key->ptr = p + 3;
+                key->len = kl;
+                value->ptr = p + 5 + kl;
+                value->len = vl;
+                it->pos = p + 5 + kl + vl;
+                return 1;
+            }
+            if (id >= 64) {
+                it->pos = p;
+                return mqws_props_next_user(it, key, value);
+            }
+            if ((MQWS__PROPS_STR >> id) & 1) {
+                if (rem < 2)
+                    break;
+                sz = 2 + ((size_t)p[1] << 8 | p[2]);
+            } else {
+                sz = (size_t)((MQWS__PROPS_BYTE >> id) & 1) |
+                     (size_t)((MQWS__PROPS_U16 >> id) & 1) << 1 |
+                     (size_t)((MQWS__PROPS_U32 >> id) & 1) << 2;
+                if (!sz) {
+                    it->pos = p;
+                    return mqws_props_next_user(it, key, value);
+                }
+            }
+            if (rem < sz)
+                break;
+            p += 1 + sz;
+        }
+        it->pos = end;
+    }
+    key->ptr = value->ptr = NULL; /* the end: `key` and `value` cleared */
+    key->len = value->len = 0;
+    return 0;
+}
+
+#ifndef MQWS_NO_INLINE
+#define mqws_props_iter_init(props, it)      mqws__props_iter_init((props), (it))
+#define mqws_props_next_user(it, key, value) mqws__props_next_user((it), (key), (value))
+#endif
 
 /* One SUBSCRIBE entry. For 3.1 / 3.1.1 only `qos` is on the wire; the others are 0. */
 typedef struct mqws_subscription {
@@ -352,10 +430,72 @@ typedef struct mqws_entry_iter {
 } mqws_entry_iter;
 
 MQWS_API void mqws_entry_iter_init(const mqws_packet *p, uint8_t level, mqws_entry_iter *it);
-/** Next SUBSCRIBE entry: 1 and fills `out`, or 0 at the end. */
+/** Next SUBSCRIBE entry: 1 and fills `out`, or 0 at the end (and `out` zeroed). */
 MQWS_API int mqws_subscribe_next(mqws_entry_iter *it, mqws_subscription *out);
-/** Next UNSUBSCRIBE filter: 1, or 0 at the end. */
+/** Next UNSUBSCRIBE filter: 1, or 0 at the end (and `filter` set to {NULL, 0}). */
 MQWS_API int mqws_unsubscribe_next(mqws_entry_iter *it, mqws_view *filter);
+
+/* Inline forms of the entry iterators. Stepping to the next entry is a few loads, cheaper than
+ * the call itself, so C and C++ callers get the same code expanded in place: the function-like
+ * macros below replace mqws_entry_iter_init(), mqws_subscribe_next() and
+ * mqws_unsubscribe_next() calls. The exported functions stay (they are these same bodies), for
+ * FFI, for taking their address, and for callers that define MQWS_NO_INLINE before including
+ * this header. The iterators bound every read by `end` whatever the bytes hold; they assume the
+ * entry list was validated by mqws_decode() only for the meaning of what they return. */
+static inline void mqws__entry_iter_init(const mqws_packet *p, uint8_t level, mqws_entry_iter *it) {
+    it->pos = p->entries.ptr;
+    it->end = p->entries.ptr ? p->entries.ptr + p->entries.len : NULL;
+    it->level = level;
+}
+
+static inline int mqws__subscribe_next(mqws_entry_iter *it, mqws_subscription *out) {
+    const uint8_t *p = it->pos;
+    /* pos and end are both NULL or both set: rem is 0 for an empty iterator. */
+    size_t rem = p ? (size_t)(it->end - p) : 0, n;
+    if (rem < 3 || rem - 3 < (n = (size_t)p[0] << 8 | p[1])) {
+        it->pos = it->end;
+        out->filter.ptr = NULL; /* the end: `out` cleared */
+        out->filter.len = 0;
+        out->qos = out->no_local = out->retain_as_published = out->retain_handling = 0;
+        return 0;
+    }
+    unsigned o = p[2 + n];
+    out->filter.ptr = p + 2;
+    out->filter.len = n;
+    it->pos = p + 3 + n;
+    out->qos = (uint8_t)(o & 3);
+    if (it->level == MQWS_MQTT_5) {
+        out->no_local = (uint8_t)(o >> 2 & 1);
+        out->retain_as_published = (uint8_t)(o >> 3 & 1);
+        out->retain_handling = (uint8_t)(o >> 4 & 3);
+    } else {
+        out->no_local = 0;
+        out->retain_as_published = 0;
+        out->retain_handling = 0;
+    }
+    return 1;
+}
+
+static inline int mqws__unsubscribe_next(mqws_entry_iter *it, mqws_view *filter) {
+    const uint8_t *p = it->pos;
+    size_t rem = p ? (size_t)(it->end - p) : 0, n;
+    if (rem < 2 || rem - 2 < (n = (size_t)p[0] << 8 | p[1])) {
+        it->pos = it->end;
+        filter->ptr = NULL; /* the end: `filter` cleared */
+        filter->len = 0;
+        return 0;
+    }
+    filter->ptr = p + 2;
+    filter->len = n;
+    it->pos = p + 2 + n;
+    return 1;
+}
+
+#ifndef MQWS_NO_INLINE
+#define mqws_entry_iter_init(p, level, it) mqws__entry_iter_init((p), (level), (it))
+#define mqws_subscribe_next(it, out)       mqws__subscribe_next((it), (out))
+#define mqws_unsubscribe_next(it, filter)  mqws__unsubscribe_next((it), (filter))
+#endif
 
 /* ------------------------------------------------------------------------------------------ */
 /* Framing: find packet boundaries in a byte stream. */

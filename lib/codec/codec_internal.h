@@ -524,7 +524,8 @@ MQWS_INLINE int mqws__props_parse_inline(const uint8_t *p, size_t n, int ctx, ui
             if (MQWS_UNLIKELY(rc))
                 return rc;
             p += 2 + len;
-            nuser++;
+            if (nuser++ == 0)
+                out->user_first = (uint32_t)(at - start);
             continue;
         }
         switch (kind) {
@@ -575,6 +576,8 @@ MQWS_INLINE int mqws__props_parse_inline(const uint8_t *p, size_t n, int ctx, ui
     out->present = present;
     out->user_prop_count = nuser;
     out->sub_id_count = nsub;
+    if (nuser == 0)
+        out->user_first = (uint32_t)n;
     return MQWS_OK;
 }
 

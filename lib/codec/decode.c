@@ -567,8 +567,9 @@ MQWS_INLINE int pub_props_fast(const uint8_t *buf, const uint8_t *p, const uint8
                     if (MQWS_UNLIKELY(!mqws__fast_text_in(k, kn, buf, end, 0) ||
                                       !mqws__fast_text_in(v, vn, buf, end, 0)))
                     return 1;
+                if (nuser++ == 0)
+                    out->user_first = (uint32_t)(k - 3 - out->raw.ptr);
                 p = v + vn;
-                nuser++;
                 seen |= MQWS_PROPF_USER_PROPERTY; /* repeatable: no ONCE() */
                 break;
             }
@@ -594,6 +595,8 @@ MQWS_INLINE int pub_props_fast(const uint8_t *buf, const uint8_t *p, const uint8
     out->present = seen;
     out->user_prop_count = nuser;
     out->sub_id_count = nsub;
+    if (nuser == 0)
+        out->user_first = (uint32_t)out->raw.len;
     return MQWS_OK;
 }
 
@@ -675,54 +678,28 @@ MQWS_NOINLINE static uint32_t sub_entries(const uint8_t *lo, const uint8_t *p, c
                                           unsigned mode);
 
 #if defined(__SSE2__)
-/* Classes of the 16 bytes at p: `bad` (NUL or >= 0x80), '+', '#' and '/' lanes. */
-typedef struct sweep16 {
-    unsigned bad, plus, hash, slash;
-} sweep16;
-MQWS_INLINE sweep16 sweep_block(const uint8_t *p) {
-    __m128i v = MQWS__LD128(p);
-    sweep16 r;
-    r.bad = (unsigned)_mm_movemask_epi8(_mm_or_si128(v, _mm_cmpeq_epi8(v, _mm_setzero_si128())));
-    r.plus = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('+')));
-    r.hash = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('#')));
-    r.slash = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('/')));
-    return r;
-}
-
 /* sub_entries() for an entry list of at most 64 bytes, in one SSE2 sweep: the whole region is
- * classified at once (bit i of each mask = byte p[i]); the structure walk only bounds-checks the
- * lengths and option bytes and records where the filters start and end; then every filter byte
- * must be plain ASCII (no NUL, nothing >= 0x80) and every wildcard at a legal place: preceded by
- * '/' or the filter start, '+' followed by '/' or the filter end, '#' the last byte
- * [MQTT-4.7.1-1] [MQTT-4.7.1-2]. Same answers as the per-filter loop. Loads stay in [end - 16, end)
- * and [p, end); the caller checks that end - 16 is inside the packet. */
+ * classified at once (bit i of `spec` = byte p[i] is NUL, >= 0x80, '+' or '#'); the structure
+ * walk only bounds-checks the lengths and option bytes and records where the filters end; then
+ * the special lanes inside filters, usually none or a few wildcards, are looked at one by one:
+ * a NUL or non-ASCII byte sends the packet to decode_full(), a wildcard must be preceded by '/'
+ * or the filter start, '+' followed by '/' or the filter end, '#' the last byte
+ * [MQTT-4.7.1-1] [MQTT-4.7.1-2]. Same answers as the per-filter loop. Loads stay in
+ * [end - 16, end) and [p, end); the caller checks that end - 16 is inside the packet. */
 MQWS_INLINE uint32_t sub_entries_sweep(const uint8_t *p, const uint8_t *end, unsigned mode) {
     const size_t sub = mode & 1;
     const uint64_t ok = (mode & 2) ? 0x0000777777777777ull : 7u;
     size_t len = (size_t)(end - p);
-    uint64_t bad, plus, hash, slash;
+    uint64_t spec;
     {
         /* The last block ends at `end`; the others start at p + 16k. */
-        sweep16 t = sweep_block(end - 16);
+        uint64_t t = mqws__fblock(MQWS__LD128(end - 16));
         if (len >= 16) {
-            unsigned sh = (unsigned)(len - 16);
-            bad = (uint64_t)t.bad << sh;
-            plus = (uint64_t)t.plus << sh;
-            hash = (uint64_t)t.hash << sh;
-            slash = (uint64_t)t.slash << sh;
-            for (size_t i = 0; i + 16 < len; i += 16) {
-                sweep16 b = sweep_block(p + i);
-                bad |= (uint64_t)b.bad << i;
-                plus |= (uint64_t)b.plus << i;
-                hash |= (uint64_t)b.hash << i;
-                slash |= (uint64_t)b.slash << i;
-            }
+            spec = t << (len - 16);
+            for (size_t i = 0; i + 16 < len; i += 16)
+                spec |= (uint64_t)mqws__fblock(MQWS__LD128(p + i)) << i;
         } else {
-            unsigned sh = (unsigned)(16 - len);
-            bad = t.bad >> sh;
-            plus = t.plus >> sh;
-            hash = t.hash >> sh;
-            slash = t.slash >> sh;
+            spec = t >> (16 - len);
         }
     }
     uint64_t last = 0;
@@ -740,7 +717,7 @@ MQWS_INLINE uint32_t sub_entries_sweep(const uint8_t *p, const uint8_t *end, uns
         last |= 1ull << (off - 1);
         if (sub) {
             unsigned o = p[off];
-            if (MQWS_UNLIKELY(o >= 64 || !((ok >> o) & 1)))
+            if (MQWS_UNLIKELY((mode & 2) ? o >= 64 || !((ok >> o) & 1) : o > 2))
                 return 0;
             off++;
         }
@@ -750,16 +727,24 @@ MQWS_INLINE uint32_t sub_entries_sweep(const uint8_t *p, const uint8_t *end, uns
      * the first at 2; a bit past the region from the last filter is harmless (no class bit
      * there), and bits past 63 fall off. */
     uint64_t first = (last << (sub ? 4 : 3)) | 4u;
-    /* Not filter bytes: the two length bytes before each filter, the options byte after it. */
-    uint64_t in = ~((first >> 1) | (first >> 2) | (sub ? last << 1 : 0));
-    bad &= in;
-    plus &= in;
-    hash &= in;
-    slash &= in;
-    uint64_t wild = plus | hash;
-    if (MQWS_UNLIKELY(bad | (wild & ~((slash << 1) | first)) | (plus & ~((slash >> 1) | last)) |
-                      (hash & ~last)))
-        return 0;
+    /* Only filter bytes count: not the two length bytes before each filter, nor the options
+     * byte after it. */
+    spec &= ~((first >> 1) | (first >> 2) | (sub ? last << 1 : 0));
+    while (MQWS_UNLIKELY(spec != 0)) {
+        unsigned i = (unsigned)__builtin_ctzll(spec);
+        spec &= spec - 1;
+        unsigned c = p[i], at_end = (unsigned)(last >> i) & 1;
+        /* A wildcard (else NUL or non-ASCII): '#' last, '+' last or before '/'; either after
+         * '/' or at the filter start (i >= 2 here: a length comes first). */
+        if (c == '+') {
+            if (MQWS_UNLIKELY(!at_end && p[i + 1] != '/'))
+                return 0;
+        } else if (MQWS_UNLIKELY(c != '#' || !at_end)) {
+            return 0;
+        }
+        if (MQWS_UNLIKELY(!((first >> i) & 1) && p[i - 1] != '/'))
+            return 0;
+    }
     return count;
 }
 #endif
@@ -817,7 +802,6 @@ MQWS_NOINLINE static uint32_t sub_entries(const uint8_t *lo, const uint8_t *p, c
  * unusual go to decode_full(). */
 MQWS_NOINLINE static int subscribe_fast(const uint8_t *buf, size_t len, uint8_t level,
                                         uint32_t flags, mqws_packet *out, mqws_decode_error *err) {
-    unsigned type = buf[0] >> 4;
     size_t hdr = 2;
     uint32_t rl = buf[1];
     if (MQWS_UNLIKELY(rl & 0x80)) {
@@ -833,6 +817,13 @@ MQWS_NOINLINE static int subscribe_fast(const uint8_t *buf, size_t len, uint8_t 
     p += 2;
     if (MQWS_UNLIKELY(pid == 0))
         goto full;
+    /* The header fields now, so that they are not live across the entry sweep (a packet this
+     * path gives up on is decoded again from scratch by decode_full()). */
+    out->type = (uint8_t)(buf[0] >> 4);
+    out->flags = 2;
+    out->packet_id = pid;
+    out->subs = NULL;
+    out->unsub_filters = NULL;
     if (level == MQWS_MQTT_5) {
         uint32_t n;
         int k = mqws__rd_varint(p, end, &n);
@@ -840,7 +831,7 @@ MQWS_NOINLINE static int subscribe_fast(const uint8_t *buf, size_t len, uint8_t 
             goto full;
         p += k;
         if (n) {
-            if (mqws__props_parse(p, n, (int)type, level, &out->props, NULL, 0) != MQWS_OK)
+            if (mqws__props_parse(p, n, buf[0] >> 4, level, &out->props, NULL, 0) != MQWS_OK)
                 goto full;
             p += n;
         } else {
@@ -850,19 +841,14 @@ MQWS_NOINLINE static int subscribe_fast(const uint8_t *buf, size_t len, uint8_t 
     } else {
         props_clear(&out->props);
     }
-    const uint8_t *first = p;
-    uint32_t count = sub_entries_any(
-        buf, p, end, (type == MQWS_PKT_SUBSCRIBE ? 1u : 0u) | (level == MQWS_MQTT_5 ? 2u : 0u));
+    out->entries.ptr = p;
+    out->entries.len = (size_t)(end - p);
+    /* Mode bit 0: SUBSCRIBE (0x82; UNSUBSCRIBE is 0xA2); bit 1: 5.0. */
+    unsigned mode = ((buf[0] >> 5) & 1 ? 0u : 1u) | (level == MQWS_MQTT_5 ? 2u : 0u);
+    uint32_t count = sub_entries_any(buf, p, end, mode);
     if (MQWS_UNLIKELY(count == 0))
         goto full;
-    out->type = (uint8_t)type;
-    out->flags = 2;
-    out->packet_id = pid;
     out->entry_count = count;
-    out->entries.ptr = first;
-    out->entries.len = (size_t)(end - first);
-    out->subs = NULL;
-    out->unsub_filters = NULL;
     return MQWS_OK;
 full:
     return decode_full(buf, len, level, flags, out, err);
@@ -985,52 +971,17 @@ int mqws_decode(const uint8_t *buf, size_t len, uint8_t level, uint32_t flags, m
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* Entry iteration */
+/* Entry iteration: the exported forms of the inline iterators in mqws/codec.h (the names are
+ * parenthesised so that the header's macros do not expand here). */
 
-void mqws_entry_iter_init(const mqws_packet *p, uint8_t level, mqws_entry_iter *it) {
-    it->pos = p->entries.ptr;
-    it->end = p->entries.ptr ? p->entries.ptr + p->entries.len : NULL;
-    it->level = level;
+void(mqws_entry_iter_init)(const mqws_packet *p, uint8_t level, mqws_entry_iter *it) {
+    mqws__entry_iter_init(p, level, it);
 }
 
-_Static_assert(offsetof(mqws_subscription, no_local) == offsetof(mqws_subscription, qos) + 1 &&
-                   offsetof(mqws_subscription, retain_as_published) ==
-                       offsetof(mqws_subscription, qos) + 2 &&
-                   offsetof(mqws_subscription, retain_handling) ==
-                       offsetof(mqws_subscription, qos) + 3,
-               "mqws_subscription: the four option fields are adjacent bytes");
-
-int mqws_subscribe_next(mqws_entry_iter *it, mqws_subscription *out) {
-    const uint8_t *p = it->pos, *end = it->end;
-    /* it->pos and it->end are both NULL or both set: rem is 0 for an empty iterator. */
-    size_t rem = p ? (size_t)(end - p) : 0, n;
-    if (MQWS_UNLIKELY(rem < 3 || rem - 3 < (n = mqws__load16(p)))) {
-        it->pos = end;
-        return 0;
-    }
-    unsigned o = p[2 + n];
-    out->filter.ptr = p + 2;
-    out->filter.len = n;
-    it->pos = p + 3 + n;
-    /* qos, no_local, retain_as_published, retain_handling: four adjacent bytes, one store. */
-    uint32_t q;
-    if (it->level == MQWS_MQTT_5)
-        q = (o & 3) | ((o & 4) << 6) | ((o & 8) << 13) | ((o & 0x30) << 20);
-    else
-        q = o & 3;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    q = __builtin_bswap32(q);
-#endif
-    memcpy((uint8_t *)out + offsetof(mqws_subscription, qos), &q, 4);
-    return 1;
+int(mqws_subscribe_next)(mqws_entry_iter *it, mqws_subscription *out) {
+    return mqws__subscribe_next(it, out);
 }
 
-int mqws_unsubscribe_next(mqws_entry_iter *it, mqws_view *filter) {
-    const uint8_t *p = it->pos;
-    if (!p || !rd_view(&p, it->end, filter)) {
-        it->pos = it->end;
-        return 0;
-    }
-    it->pos = p;
-    return 1;
+int(mqws_unsubscribe_next)(mqws_entry_iter *it, mqws_view *filter) {
+    return mqws__unsubscribe_next(it, filter);
 }

@@ -235,9 +235,10 @@ static int raw_next(const uint8_t **pp, const uint8_t *end, mqws_prop *out) {
     return 1;
 }
 
-void mqws_props_iter_init(const mqws_props *props, mqws_prop_iter *it) {
-    it->pos = props->raw.ptr;
-    it->end = props->raw.ptr ? props->raw.ptr + props->raw.len : NULL;
+/* The exported forms of the inline iterators in mqws/codec.h (names parenthesised so that the
+ * header's macros do not expand). */
+void(mqws_props_iter_init)(const mqws_props *props, mqws_prop_iter *it) {
+    mqws__props_iter_init(props, it);
 }
 
 int mqws_props_next(mqws_prop_iter *it, mqws_prop *out) {
@@ -294,15 +295,20 @@ MQWS_INLINE const uint8_t *seek(const uint8_t *p, const uint8_t *end, unsigned w
     return NULL;
 }
 
-int mqws_props_next_user(mqws_prop_iter *it, mqws_view *key, mqws_view *value) {
-    if (!it->pos)
-        return 0;
-    const uint8_t *end = it->end;
-    const uint8_t *v = seek(it->pos, end, MQWS__PK_PAIR);
+/* The whole walk, every kind known; the inline form hands over to this at the kinds it does
+ * not skip itself. */
+int(mqws_props_next_user)(mqws_prop_iter *it, mqws_view *key, mqws_view *value) {
+    const uint8_t *end = it->end, *from = it->pos;
+    if (from && from < it->user && it->user <= end)
+        from = it->user;
+    const uint8_t *v = from ? seek(from, end, MQWS__PK_PAIR) : NULL;
     size_t rem = v ? (size_t)(end - v) : 0, kl, vl;
     if (!v || rem < 4 || rem < 4 + (kl = mqws__load16(v)) ||
         rem < 4 + kl + (vl = mqws__load16(v + 2 + kl))) {
-        it->pos = end;
+        if (it->pos)
+            it->pos = end;
+        key->ptr = value->ptr = NULL;
+        key->len = value->len = 0;
         return 0;
     }
     key->ptr = v + 2;

@@ -903,6 +903,105 @@ TEST(user_property_sources) {
 }
 
 /* Properties do not exist before 5.0: a 3.1.1 PUBLISH's bytes after the topic are payload. */
+/* The user-property iterator, inline (mqws/codec.h's macro) and exported (the parenthesised
+ * name calls the library), over a block with every property kind before, between and after two
+ * user properties, with and without the decoder's hint: the same answers. A kind the inline
+ * step skipped wrongly would misalign it and miss the user properties. */
+static void iter_both(const mqws_props *pr, const char *const *want, size_t nwant) {
+    for (int form = 0; form < 2; form++) {
+        mqws_prop_iter it;
+        mqws_view k, v;
+        if (form)
+            (mqws_props_iter_init)(pr, &it);
+        else
+            mqws_props_iter_init(pr, &it);
+        for (size_t i = 0; i < nwant; i++) {
+            int r = form ? (mqws_props_next_user)(&it, &k, &v) : mqws_props_next_user(&it, &k, &v);
+            CHECK(r == 1);
+            CHECK_VIEW(v, want[i]);
+        }
+        int r = form ? (mqws_props_next_user)(&it, &k, &v) : mqws_props_next_user(&it, &k, &v);
+        CHECK(r == 0);
+        CHECK(k.ptr == NULL && k.len == 0 && v.ptr == NULL && v.len == 0); /* cleared at the end */
+        CHECK(it.pos == it.end);
+    }
+}
+
+TEST(user_property_iterator_inline_and_exported_agree) {
+    static const char *const want[2] = {"v1", "v2"};
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        cu_buf b = {.n = 0};
+        put_prop(&b, table[i].id);
+        cu_put_hex(&b, "26 00 01 6b 00 02 76 31"); /* k = v1 */
+        put_prop(&b, table[i].id);
+        cu_put_hex(&b, "26 00 01 6b 00 02 76 32"); /* k = v2 */
+        put_prop(&b, table[i].id);
+        const uint8_t *blk = cu_keep(b.b, b.n);
+        mqws_props pr;
+        mqws_props_init(&pr);
+        pr.raw = (mqws_view){blk, b.n};
+        size_t n = table[i].id == 0x26 ? 0 : 2; /* put_prop(0x26) adds a user property "v1" */
+        if (table[i].id != 0x26) {
+            iter_both(&pr, want, n);           /* no hint: from the start */
+            pr.user_first = (uint32_t)b.n + 1; /* a hint past the block is ignored */
+            iter_both(&pr, want, n);
+        }
+    }
+    /* Unknown identifiers and truncated blocks end the walk in both forms. */
+    static const char *const bad[] = {"00 26 00 01 6b 00 02 76 31",
+                                      "40 26 00 01 6b 00 02 76 31",
+                                      "ff 26 00 01 6b 00 02 76 31",
+                                      "02 00 00",
+                                      "26 00 01 6b 00",
+                                      "03 00 05 61",
+                                      "0b 80 80 80 80 80"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        size_t n;
+        const uint8_t *h = cu_hex(bad[i], &n);
+        mqws_props pr;
+        mqws_props_init(&pr);
+        pr.raw = (mqws_view){h, n};
+        iter_both(&pr, NULL, 0);
+    }
+}
+
+/* The decoder records where the first user property is (user_first); iteration starts there
+ * and returns every user property in order, also when mqws_props_next() moved the iterator
+ * first; a PUBLISH without user properties records raw.len. Fast path (PUBLISH) and full
+ * decoder (CONNECT) alike. */
+TEST(decoder_user_property_hint) {
+    static const char *const want[2] = {"v1", "v2"};
+    cu_buf pr = {.n = 0}, pk;
+    cu_put_hex(&pr, "02 00 00 00 05 03 00 01 61"); /* expiry, content type: 9 bytes */
+    cu_put_hex(&pr, "26 00 01 6b 00 02 76 31 08 00 01 72 26 00 01 6b 00 02 76 32");
+    int ctxs[2] = {MQWS_PKT_PUBLISH, WILL};
+    for (int c = 0; c < 2; c++) {
+        mk_ctx(&pk, ctxs[c], pr.b, pr.n);
+        mqws_packet p;
+        DECODE_OK_BYTES(cu_keep(pk.b, pk.n), pk.n, MQWS_MQTT_5, MQWS_DECODE_FROM_CLIENT, &p);
+        const mqws_props *x = ctx_props(&p, ctxs[c]);
+        CHECK_INT(x->user_first, 9);
+        CHECK_INT(x->user_prop_count, 2);
+        iter_both(x, want, 2);
+        /* mqws_props_next() past the first user property, then the user iterator. */
+        mqws_prop_iter it;
+        mqws_prop one;
+        mqws_view k, v;
+        mqws_props_iter_init(x, &it);
+        for (int i = 0; i < 3; i++)
+            CHECK(mqws_props_next(&it, &one));
+        CHECK_INT(one.id, 0x26);
+        CHECK(mqws_props_next_user(&it, &k, &v));
+        CHECK_VIEW(v, "v2");
+        CHECK(!mqws_props_next_user(&it, &k, &v));
+    }
+    mqws_packet p;
+    DECODE_OK("30 0a 00 01 74 05 02 00 00 00 05 78", MQWS_MQTT_5, MQWS_DECODE_FROM_CLIENT, &p);
+    CHECK_INT(p.props.user_first, 5);
+    CHECK_INT(p.props.raw.len, 5);
+    iter_both(&p.props, NULL, 0);
+}
+
 TEST(properties_only_at_level_5) {
     mqws_packet p;
     DECODE_OK("30 07 00 01 74 02 23 00 01", MQWS_MQTT_311, 0, &p);
@@ -923,6 +1022,8 @@ int main(void) {
     RUN(mqtt5_encode_properties_in_ascending_order);
     RUN(mqtt_2_2_2_1_no_properties_is_length_zero);
     RUN(properties_only_at_level_5);
+    RUN(user_property_iterator_inline_and_exported_agree);
+    RUN(decoder_user_property_hint);
     RUN(decode_props_contract);
     RUN(user_property_sources);
     RUN(mqtt5_2_2_2_2_property_order_is_not_significant);

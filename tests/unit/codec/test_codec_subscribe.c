@@ -505,6 +505,73 @@ TEST(mqtt_3_8_4_6_acknowledgement_without_reason_codes) {
     CHECK_INT(mqws_encode(&p, MQWS_MQTT_311, buf, sizeof buf, &w), MQWS_EINVAL);
 }
 
+/* The entry iterators (inline through mqws/codec.h's macros, and exported: parenthesised names
+ * call the library) over random byte strings taken as entry lists, well formed or not, at
+ * 3.1.1 and 5.0, against a reference walk written here from §3.8.3 / §3.10.3: a two-byte
+ * length, the filter, and (SUBSCRIBE) the options byte (QoS bits 0-1; at 5.0 No Local bit 2,
+ * Retain As Published bit 3, Retain Handling bits 4-5). Iteration stops at the first entry
+ * that does not fit, `out` cleared. */
+TEST(entry_iterators_follow_the_wire_layout) {
+    uint64_t rng = 0x5eed;
+    uint8_t buf[48];
+    for (int round = 0; round < 20000; round++) {
+        size_t n = testlib_rand_below(&rng, sizeof buf + 1);
+        for (size_t i = 0; i < n; i++) /* small lengths, so that entries often fit */
+            buf[i] = (uint8_t)(testlib_rand_below(&rng, 4) ? testlib_rand_below(&rng, 8)
+                                                           : testlib_rand(&rng));
+        mqws_packet p;
+        mqws_packet_init(&p, MQWS_PKT_SUBSCRIBE);
+        p.entries = (mqws_view){n ? buf : NULL, n};
+        uint8_t level = round & 1 ? MQWS_MQTT_5 : MQWS_MQTT_311;
+        for (int form = 0; form < 2; form++) {
+            mqws_entry_iter it;
+            if (form)
+                (mqws_entry_iter_init)(&p, level, &it);
+            else
+                mqws_entry_iter_init(&p, level, &it);
+            size_t pos = 0;
+            for (;;) {
+                mqws_subscription x;
+                memset(&x, 0xAA, sizeof x);
+                int r = form ? (mqws_subscribe_next)(&it, &x) : mqws_subscribe_next(&it, &x);
+                size_t fl = n - pos >= 2 ? (size_t)buf[pos] << 8 | buf[pos + 1] : 0;
+                int fits = n - pos >= 3 && n - pos - 3 >= fl;
+                CHECK_INT(r, fits);
+                if (!fits) {
+                    CHECK(x.filter.ptr == NULL && x.filter.len == 0 && x.qos == 0 &&
+                          x.no_local == 0 && x.retain_as_published == 0 && x.retain_handling == 0);
+                    break;
+                }
+                uint8_t o = buf[pos + 2 + fl];
+                CHECK(x.filter.ptr == buf + pos + 2 && x.filter.len == fl);
+                CHECK_INT(x.qos, o & 3);
+                CHECK_INT(x.no_local, level == MQWS_MQTT_5 ? (o >> 2) & 1 : 0);
+                CHECK_INT(x.retain_as_published, level == MQWS_MQTT_5 ? (o >> 3) & 1 : 0);
+                CHECK_INT(x.retain_handling, level == MQWS_MQTT_5 ? (o >> 4) & 3 : 0);
+                pos += 3 + fl;
+            }
+            if (form)
+                (mqws_entry_iter_init)(&p, level, &it);
+            else
+                mqws_entry_iter_init(&p, level, &it);
+            pos = 0;
+            for (;;) {
+                mqws_view x;
+                int r = form ? (mqws_unsubscribe_next)(&it, &x) : mqws_unsubscribe_next(&it, &x);
+                size_t fl = n - pos >= 2 ? (size_t)buf[pos] << 8 | buf[pos + 1] : 0;
+                int fits = n - pos >= 2 && n - pos - 2 >= fl;
+                CHECK_INT(r, fits);
+                if (!fits) {
+                    CHECK(x.ptr == NULL && x.len == 0);
+                    break;
+                }
+                CHECK(x.ptr == buf + pos + 2 && x.len == fl);
+                pos += 2 + fl;
+            }
+        }
+    }
+}
+
 int main(void) {
     RUN(subscribe_round_trip_31_311);
     RUN(subscribe_5_round_trip_with_options_and_properties);
@@ -540,5 +607,6 @@ int main(void) {
     RUN(mqtt_3_11_3_2_unsuback_reason_codes);
     RUN(mqtt311_unsuback_length_is_2);
     RUN(mqtt_3_8_4_6_acknowledgement_without_reason_codes);
+    RUN(entry_iterators_follow_the_wire_layout);
     return testlib_finish();
 }

@@ -469,6 +469,30 @@ MQWS_NOINLINE static int decode_full(const uint8_t *buf, size_t len, uint8_t lev
     return dec_other(buf, p, end, type, fl, level, flags, out, err);
 }
 
+/* mqws__fast_text_in() with only its common case inline (at most 16 bytes, ending at least 16
+ * bytes into the packet: one load), the others in a call, so that the fast paths stay small. */
+MQWS_NOINLINE static int text_in_cold(const uint8_t *s, size_t n, const uint8_t *lo,
+                                      const uint8_t *hi, int topic) {
+    return mqws__fast_text_in(s, n, lo, hi, topic);
+}
+
+MQWS_INLINE int text_in(const uint8_t *s, size_t n, const uint8_t *lo, const uint8_t *hi,
+                        int topic) {
+#if defined(__SSE2__)
+    if (MQWS_LIKELY(n <= 16 && (size_t)(s + n - lo) >= 16))
+        return (mqws__sse_bad(MQWS__LD128(s + n - 16), topic) >> (16 - n)) == 0;
+#endif
+    return text_in_cold(s, n, lo, hi, topic);
+}
+
+/* The key and value of the user property at p (bounds already checked) as UTF-8 without
+ * U+0000, through the fast text check: the long form of the fast path's one-load test. */
+MQWS_NOINLINE static int user_text_ok(const uint8_t *p, const uint8_t *lo, const uint8_t *hi) {
+    size_t kn = mqws__load16(p + 1), vn = mqws__load16(p + 3 + kn);
+    return mqws__fast_text_in(p + 3, kn, lo, hi, 0) &&
+           mqws__fast_text_in(p + 5 + kn, vn, lo, hi, 0);
+}
+
 /* The property block of a PUBLISH on the fast path: one switch over the identifier, each
  * property read in place with its own checks (allowed set: the cases; duplicates: `seen`;
  * ranges; UTF-8 and topic syntax through the fast text checks). Returns MQWS_OK, or 1 for
@@ -514,7 +538,7 @@ MQWS_INLINE int pub_props_fast(const uint8_t *buf, const uint8_t *p, const uint8
             case MQWS_PROP_CONTENT_TYPE: {
                 ONCE(MQWS_PROPF_CONTENT_TYPE);
                 STRING(s, n);
-                if (MQWS_UNLIKELY(!mqws__fast_text_in(s, n, buf, end, 0)))
+                if (MQWS_UNLIKELY(!text_in(s, n, buf, end, 0)))
                     return 1;
                 out->content_type.ptr = s;
                 out->content_type.len = n;
@@ -523,7 +547,7 @@ MQWS_INLINE int pub_props_fast(const uint8_t *buf, const uint8_t *p, const uint8
             case MQWS_PROP_RESPONSE_TOPIC: {
                 ONCE(MQWS_PROPF_RESPONSE_TOPIC);
                 STRING(s, n);
-                if (MQWS_UNLIKELY(n == 0 || !mqws__fast_text_in(s, n, buf, end, 1)))
+                if (MQWS_UNLIKELY(n == 0 || !text_in(s, n, buf, end, 1)))
                     return 1;
                 out->response_topic.ptr = s;
                 out->response_topic.len = n;
@@ -547,29 +571,26 @@ MQWS_INLINE int pub_props_fast(const uint8_t *buf, const uint8_t *p, const uint8
                 break;
             }
             case MQWS_PROP_USER_PROPERTY: {
-                STRING(k, kn);
-                if (MQWS_UNLIKELY(end - p < 2))
+                /* Identifier, key length, key, value length, value. */
+                size_t rem = (size_t)(end - p), kn, vn;
+                if (MQWS_UNLIKELY(rem < 5 || rem - 5 < (kn = mqws__load16(p + 1)) ||
+                                  rem - 5 - kn < (vn = mqws__load16(p + 3 + kn))))
                     return 1;
-                size_t vn = mqws__load16(p);
-                const uint8_t *v = p + 2;
-                if (MQWS_UNLIKELY((size_t)(end - v) < vn))
-                    return 1;
+                const uint8_t *e = p + 5 + kn + vn; /* the property's end */
 #if defined(__SSE2__)
                 /* Key, value length and value in one 16-byte load ending at the value's end,
                  * the two length lanes masked off. */
-                size_t span = kn + 2 + vn;
-                if (MQWS_LIKELY(span <= 16 && (size_t)(v + vn - buf) >= 16)) {
-                    unsigned m = mqws__sse_bad(MQWS__LD128(v + vn - 16), 0) >> (16 - span);
+                if (MQWS_LIKELY(kn + vn <= 14 && (size_t)(e - buf) >= 16)) {
+                    unsigned m = mqws__sse_bad(MQWS__LD128(e - 16), 0) >> (14 - kn - vn);
                     if (MQWS_UNLIKELY(m & ~(3u << kn)))
                         return 1;
                 } else
 #endif
-                    if (MQWS_UNLIKELY(!mqws__fast_text_in(k, kn, buf, end, 0) ||
-                                      !mqws__fast_text_in(v, vn, buf, end, 0)))
+                    if (MQWS_UNLIKELY(!user_text_ok(p, buf, end)))
                     return 1;
-                if (nuser++ == 0)
-                    out->user_first = (uint32_t)(k - 3 - out->raw.ptr);
-                p = v + vn;
+                if (nuser++ == 0) /* from buf here, from raw once the walk is over */
+                    out->user_first = (uint32_t)(p - buf);
+                p = e;
                 seen |= MQWS_PROPF_USER_PROPERTY; /* repeatable: no ONCE() */
                 break;
             }
@@ -595,8 +616,8 @@ MQWS_INLINE int pub_props_fast(const uint8_t *buf, const uint8_t *p, const uint8
     out->present = seen;
     out->user_prop_count = nuser;
     out->sub_id_count = nsub;
-    if (nuser == 0)
-        out->user_first = (uint32_t)out->raw.len;
+    out->user_first =
+        nuser ? out->user_first - (uint32_t)(out->raw.ptr - buf) : (uint32_t)out->raw.len;
     return MQWS_OK;
 }
 
@@ -625,7 +646,7 @@ MQWS_INLINE int publish_fast(const uint8_t *buf, size_t len, uint32_t flags, mqw
     const uint8_t *p = buf + hdr;
     size_t tl = mqws__load16(p);
     if (MQWS_UNLIKELY(2 + tl + (qos ? 2u : 0u) > rl || tl == 0 ||
-                      !mqws__fast_text_in(p + 2, tl, buf, buf + len, 1)))
+                      !text_in(p + 2, tl, buf, buf + len, 1)))
         return 1;
     out->topic.ptr = p + 2;
     out->topic.len = tl;

@@ -922,17 +922,18 @@ MQWS_NOINLINE static int decode_v3(const uint8_t *buf, size_t len, uint8_t level
     return decode_full(buf, len, level, flags, out, err);
 }
 
+/* A 5.0 PUBLISH (mqws_decode() checked len >= 4 and buf). */
+MQWS_NOINLINE static int decode_pub5(const uint8_t *buf, size_t len, uint32_t flags,
+                                     mqws_packet *out, mqws_decode_error *err) {
+    if (MQWS_LIKELY(publish_fast(buf, len, flags, out, 1) == MQWS_OK))
+        return MQWS_OK;
+    return decode_full(buf, len, MQWS_MQTT_5, flags, out, err);
+}
+
 MQWS_NOINLINE static int decode_v5(const uint8_t *buf, size_t len, uint32_t flags, mqws_packet *out,
                                    mqws_decode_error *err) {
-    if (MQWS_LIKELY(len >= 4 && buf)) {
-        if ((buf[0] >> 4) == MQWS_PKT_PUBLISH) {
-            if (MQWS_LIKELY(publish_fast(buf, len, flags, out, 1) == MQWS_OK))
-                return MQWS_OK;
-        } else if (buf[0] == (MQWS_PKT_SUBSCRIBE << 4 | 2) ||
-                   buf[0] == (MQWS_PKT_UNSUBSCRIBE << 4 | 2)) {
-            return subscribe_fast(buf, len, MQWS_MQTT_5, flags, out, err);
-        }
-    }
+    if (MQWS_LIKELY(len >= 4 && buf) && (buf[0] & 0xDF) == 0x82) /* SUBSCRIBE, UNSUBSCRIBE */
+        return subscribe_fast(buf, len, MQWS_MQTT_5, flags, out, err);
     return decode_full(buf, len, MQWS_MQTT_5, flags, out, err);
 }
 
@@ -986,8 +987,11 @@ int mqws_decode(const uint8_t *buf, size_t len, uint8_t level, uint32_t flags, m
         if ((buf[0] & 0xDF) == 0x82) /* SUBSCRIBE or UNSUBSCRIBE with flags 2 */
             return subscribe_fast(buf, len, level, flags, out, err);
     }
-    if (level == MQWS_MQTT_5)
+    if (level == MQWS_MQTT_5) {
+        if (MQWS_LIKELY(buf && len >= 4 && (buf[0] >> 4) == MQWS_PKT_PUBLISH))
+            return decode_pub5(buf, len, flags, out, err);
         return decode_v5(buf, len, flags, out, err);
+    }
     return decode_v3(buf, len, level, flags, out, err);
 }
 

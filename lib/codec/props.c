@@ -295,28 +295,18 @@ MQWS_INLINE const uint8_t *seek(const uint8_t *p, const uint8_t *end, unsigned w
     return NULL;
 }
 
-/* The whole walk, every kind known; the inline form hands over to this at the kinds it does
- * not skip itself. */
+/* The whole walk, every kind known (the inline form hands over to this at the kinds it does
+ * not skip itself): find the next user property, then let the inline form read it (at a user
+ * property, or at the end, it reads or stops without calling back). */
 int(mqws_props_next_user)(mqws_prop_iter *it, mqws_view *key, mqws_view *value) {
-    const uint8_t *end = it->end, *from = it->pos;
-    if (from && from < it->user && it->user <= end)
-        from = it->user;
-    const uint8_t *v = from ? seek(from, end, MQWS__PK_PAIR) : NULL;
-    size_t rem = v ? (size_t)(end - v) : 0, kl, vl;
-    if (!v || rem < 4 || rem < 4 + (kl = mqws__load16(v)) ||
-        rem < 4 + kl + (vl = mqws__load16(v + 2 + kl))) {
-        if (it->pos)
-            it->pos = end;
-        key->ptr = value->ptr = NULL;
-        key->len = value->len = 0;
-        return 0;
+    if (it->pos) {
+        const uint8_t *from = it->pos, *v;
+        if (from < it->user && it->user <= it->end)
+            from = it->user;
+        v = seek(from, it->end, MQWS__PK_PAIR);
+        it->pos = v ? v - 1 : it->end;
     }
-    key->ptr = v + 2;
-    key->len = kl;
-    value->ptr = v + 4 + kl;
-    value->len = vl;
-    it->pos = v + 4 + kl + vl;
-    return 1;
+    return mqws__props_next_user(it, key, value);
 }
 
 int mqws_props_next_sub_id(mqws_prop_iter *it, uint32_t *id) {

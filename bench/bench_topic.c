@@ -12,6 +12,11 @@
  * matching (must be 0).
  *
  * Usage: bench_topic [--quick] [--hugepages]
+ *        bench_topic --case random|rnd_batch|hot|hot_batch [--subs N] [--matches M] [--reps R]
+ *        either form: --match-cache N sets config.match_cache (0 = off; default: the library's)
+ * The second form builds one index (default 1,000,000 subscriptions), runs one column's
+ * measurement (default 5,000,000 matches, median of 3) and prints its rate: a short run for
+ * profilers, e.g. valgrind --tool=callgrind --toggle-collect=match_rate (or batch_rate).
  * SPDX-License-Identifier: MIT */
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS, madvise */
@@ -61,6 +66,7 @@ static void c_free(void *ud, void *p, size_t n) {
 static uint8_t *huge_base;
 static size_t huge_used, huge_cap;
 static int use_huge;
+static long match_cache = -1; /* --match-cache N: config.match_cache, -1 = the default */
 static int in_huge(const void *p) {
     return huge_base && (const uint8_t *)p >= huge_base &&
            (const uint8_t *)p < huge_base + huge_cap;
@@ -180,6 +186,8 @@ static void build(built *b, size_t subs) {
     b->a.ud = &b->c;
     mqws_topic_index_config cfg = MQWS_TOPIC_INDEX_CONFIG_INIT;
     cfg.allocator = &b->a;
+    if (match_cache >= 0)
+        cfg.match_cache = (uint32_t)match_cache;
     /* Filters are generated first so that only subscribe() is timed. */
     char *buf = malloc(subs * 48);
     size_t *off = malloc((subs + 1) * sizeof(size_t));
@@ -227,8 +235,15 @@ static int cmp_d(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static double match_rate(built *b, const topics *t, size_t total, int reps, long *matches_out,
-                         long *allocs_out) {
+#if defined(__GNUC__) || defined(__clang__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
+
+/* Not inlined, so that a profiler can restrict collection to the measurement loop. */
+NOINLINE static double match_rate(built *b, const topics *t, size_t total, int reps,
+                                  long *matches_out, long *allocs_out) {
     double r[9];
     long allocs_before = b->c.allocs;
     long matches = 0;
@@ -249,8 +264,8 @@ static double match_rate(built *b, const topics *t, size_t total, int reps, long
 }
 
 /* The same through mqws_topic_match_batch(), MQWS_TOPIC_BATCH_MAX topics per call. */
-static double batch_rate(built *b, const topics *t, size_t total, int reps, long *matches_out,
-                         long *allocs_out) {
+NOINLINE static double batch_rate(built *b, const topics *t, size_t total, int reps,
+                                  long *matches_out, long *allocs_out) {
     double r[9];
     long allocs_before = b->c.allocs;
     long matches = 0;
@@ -274,18 +289,66 @@ static double batch_rate(built *b, const topics *t, size_t total, int reps, long
     return r[reps / 2];
 }
 
+/* --case: one column's measurement on one index size. */
+static int one_case(const char *name, size_t subs, size_t total, int reps) {
+    int which = !strcmp(name, "random")      ? 0
+                : !strcmp(name, "rnd_batch") ? 1
+                : !strcmp(name, "hot")       ? 2
+                : !strcmp(name, "hot_batch") ? 3
+                                             : -1;
+    if (which < 0 || subs < 10 || total == 0 || reps < 1 || reps > 9) {
+        fprintf(stderr, "bad --case, --subs, --matches or --reps\n");
+        return 2;
+    }
+    built b;
+    build(&b, subs);
+    topics t;
+    if (which < 2)
+        make_topics(&t, total < 1000000 ? total : 1000000, b.subs / 10);
+    else
+        make_topics(&t, 16, b.subs / 10);
+    long m = 0, a = 0;
+    double r = (which & 1) ? batch_rate(&b, &t, total, reps, &m, &a)
+                           : match_rate(&b, &t, total, reps, &m, &a);
+    printf("# bench_topic --case %s: %zu subscriptions, %zu matches per run, median of %d\n", name,
+           b.subs, total, reps);
+    printf("%s %.2f M/s, %.2f reports per topic, %ld allocations while matching\n", name, r / 1e6,
+           (double)m / (double)total, a);
+    mqws_topic_index_free(b.x);
+    free(t.buf);
+    free(t.off);
+    return a != 0;
+}
+
 int main(int argc, char **argv) {
-    int quick = 0;
+    int quick = 0, reps1 = 3;
+    const char *one = NULL;
+    size_t subs1 = 1000000, total1 = 5000000;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             quick = 1;
         else if (strcmp(argv[i], "--hugepages") == 0)
             use_huge = 1;
+        else if (strcmp(argv[i], "--case") == 0 && i + 1 < argc)
+            one = argv[++i];
+        else if (strcmp(argv[i], "--subs") == 0 && i + 1 < argc)
+            subs1 = strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--matches") == 0 && i + 1 < argc)
+            total1 = strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
+            reps1 = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--match-cache") == 0 && i + 1 < argc)
+            match_cache = strtol(argv[++i], NULL, 10);
         else {
-            fprintf(stderr, "usage: bench_topic [--quick] [--hugepages]\n");
+            fprintf(stderr, "usage: bench_topic [--quick] [--hugepages]\n"
+                            "       bench_topic --case random|rnd_batch|hot|hot_batch [--subs N] "
+                            "[--matches M] [--reps R]\n"
+                            "       (either form) --match-cache N: config.match_cache, 0 = off\n");
             return 2;
         }
     }
+    if (one)
+        return one_case(one, subs1, total1, reps1);
     size_t max_subs = quick ? 100000 : 1000000;
     size_t total = quick ? 1000000 : 5000000;
     int reps = quick ? 1 : 3;

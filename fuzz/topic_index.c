@@ -115,6 +115,7 @@ typedef struct state {
 } state;
 
 typedef struct got {
+    const char *topic;
     int plain[NSUBS];
     int shared_by_group[MAXREF];
     int shared_total;
@@ -134,7 +135,20 @@ static int match_cb(void *ctx, const mqws_topic_match_info *m) {
     got *g = ctx;
     int w = who_of(g->subs, m->subscriber);
     check((int)(uintptr_t)m->user == w + 1, "user pointer");
-    if (!m->shared) {
+    if (!m->shared) { /* a live plain subscription of this subscriber, with its options */
+        int found = -1;
+        for (int i = 0; i < g->s->nref; i++) {
+            ref *r = &g->s->refs[i];
+            if (r->live && !r->group[0] && r->who == w && strlen(r->filter) == m->filter.len &&
+                !memcmp(r->filter, m->filter.ptr, m->filter.len))
+                found = i;
+        }
+        check(found >= 0, "plain report is not a live subscription");
+        ref *r = &g->s->refs[found];
+        check(mqws_topic_matches(m->filter.ptr, m->filter.len, (const uint8_t *)g->topic,
+                                 strlen(g->topic)),
+              "reported filter does not match");
+        check(m->max_qos == r->qos && m->subscription_id == r->id, "reported options");
         g->plain[w]++;
         return 0;
     }
@@ -177,6 +191,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     cfg.max_levels = 8;
     cfg.share_strategy = next(&in) % 5;
     cfg.seed = next(&in);
+    /* match cache: default, off, one set (4 lines), two sets */
+    cfg.match_cache = (const uint32_t[]){4096u, 0u, 2u, 8u}[cfg.seed & 3u];
     mqws_topic_index *x = mqws_topic_index_new(&cfg);
     mqws_topic_store_config scfg = MQWS_TOPIC_STORE_CONFIG_INIT;
     scfg.allocator = &a;
@@ -266,11 +282,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 int pub_who = (op >> 6) ? (op >> 6) - 1 : -1;
                 mqws_topic_publish pub = {pub_who >= 0 ? subs[pub_who] : NULL, {NULL, 0}};
                 got g;
-                memset(&g, 0, sizeof g);
-                g.s = &s;
-                g.subs = subs;
-                int rc = mqws_topic_match(x, (const uint8_t *)buf, strlen(buf), &pub, match_cb, &g);
-                int want_plain[NSUBS] = {0}, want_shared = 0, total = 0;
+                int rc = 0, want_plain[NSUBS] = {0}, want_shared = 0, total = 0;
                 int max_qos[NSUBS] = {0}, nids[NSUBS] = {0};
                 for (int i = 0; i < s.nref; i++) {
                     ref *r = &s.refs[i];
@@ -294,16 +306,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         max_qos[r->who] = r->qos;
                     nids[r->who] += r->id != 0;
                 }
-                for (int i = 0; i < NSUBS; i++) {
-                    check(g.plain[i] == want_plain[i], "plain matches per subscriber");
+                for (int i = 0; i < NSUBS; i++)
                     total += want_plain[i];
+                /* three times: through the index, then (usually) from the match cache */
+                for (int rep = 0; rep < 3; rep++) {
+                    memset(&g, 0, sizeof g);
+                    g.topic = buf;
+                    g.s = &s;
+                    g.subs = subs;
+                    rc = mqws_topic_match(x, (const uint8_t *)buf, strlen(buf), &pub, match_cb, &g);
+                    for (int i = 0; i < NSUBS; i++)
+                        check(g.plain[i] == want_plain[i], "plain matches per subscriber");
+                    check(g.shared_total == want_shared, "one pick per shared group");
+                    check(rc == total + want_shared, "match return value");
                 }
-                check(g.shared_total == want_shared, "one pick per shared group");
-                check(rc == total + want_shared, "match return value");
                 if ((op & 7) == 5) { /* the batch form: two copies count twice */
                     mqws_view two[2] = {{(const uint8_t *)buf, strlen(buf)},
                                         {(const uint8_t *)buf, strlen(buf)}};
                     memset(&g, 0, sizeof g);
+                    g.topic = buf;
                     g.s = &s;
                     g.subs = subs;
                     rc = mqws_topic_match_batch(x, two, 2, &pub, match_cb, &g);

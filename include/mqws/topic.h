@@ -10,7 +10,8 @@
  *
  * Thread safety: an index or a store is a single-threaded object. Every call on one index (and
  * on the subscribers it created), or on one store, must be serialised by the caller; matching
- * is NOT read-only (it advances shared-subscription state and aggregation marks). Distinct
+ * is NOT read-only (it advances shared-subscription state and aggregation marks, and fills the
+ * match cache). Distinct
  * objects are fully independent, so a gateway scales across cores by giving each worker thread
  * its own index (sessions pinned to threads, or one replica per thread fed the same
  * subscribe/unsubscribe stream). Retained message handles (mqws_topic_msg) are immutable; their
@@ -99,12 +100,18 @@ typedef struct mqws_topic_index_config {
     uint32_t max_shapes;             /* distinct filter shapes (docs), default 4096, max 65535 */
     uint32_t max_subscriptions;      /* per subscriber, default and maximum 16777215 */
     uint32_t share_strategy;         /* enum mqws_topic_share_strategy */
-    uint32_t reserved;               /* 0 */
-    uint64_t seed;                   /* hash and PRNG seed; give a random value in servers */
+    /* Match cache: at most this many recently matched topics (rounded down to a power of two,
+     * 128 bytes each) remember their matching filters, so that a repeated topic skips the
+     * index lookup. 0 = off; default 4096 (at most 512 KiB). The cache grows with the number
+     * of filters (one slot per 64 filters, at least 64 slots) on subscribe, is counted in
+     * stats.bytes, and is exact: a hit compares the whole topic, and every added or removed
+     * filter invalidates it (docs/design/topic.md). Was `reserved` (0) before 0.1.0. */
+    uint32_t match_cache;
+    uint64_t seed; /* hash and PRNG seed; give a random value in servers */
 } mqws_topic_index_config;
 #define MQWS_TOPIC_INDEX_CONFIG_INIT                                                               \
     {                                                                                              \
-        sizeof(mqws_topic_index_config), NULL, 65535u, 32u, 4096u, 16777215u, 0u, 0u,              \
+        sizeof(mqws_topic_index_config), NULL, 65535u, 32u, 4096u, 16777215u, 0u, 4096u,           \
             0x6d717773746f7031ull                                                                  \
     }
 
@@ -186,7 +193,10 @@ typedef int (*mqws_topic_match_fn)(void *ctx, const mqws_topic_match_info *m);
  * has a wildcard or more levels than the index allows gives MQWS_EINVAL.
  * Never allocates. Returns the number of reports made (>= 0) or MQWS_EINVAL.
  * Cost: O(topic length + W + matches), W = number of distinct filter shapes that can apply to
- * the topic's level count (docs/design/topic.md); independent of non-matching subscriptions. */
+ * the topic's level count (docs/design/topic.md); independent of non-matching subscriptions.
+ * With the match cache on, a topic matched before (and no filter added or removed since) costs
+ * O(topic length + matching entries): the cache keeps which filter entries matched, while
+ * subscribers, options, no-local and the shared-group pick are read at every call. */
 MQWS_API int mqws_topic_match(mqws_topic_index *idx, const uint8_t *topic, size_t len,
                               const mqws_topic_publish *pub, mqws_topic_match_fn fn, void *ctx);
 
@@ -249,6 +259,19 @@ typedef struct mqws_topic_index_stats {
 
 /** Fill `st` (st->size must be set). Returns MQWS_OK or MQWS_EINVAL. */
 MQWS_API int mqws_topic_index_stats_get(const mqws_topic_index *idx, mqws_topic_index_stats *st);
+
+/* The match cache of an index (config.match_cache). */
+typedef struct mqws_topic_cache_stats {
+    size_t size;     /* set to sizeof(mqws_topic_cache_stats) before the call */
+    uint64_t slots;  /* topics the cache can hold now (0: off, or no filter subscribed yet) */
+    uint64_t bytes;  /* its memory, included in mqws_topic_index_stats.bytes */
+    uint64_t hits;   /* mqws_topic_match() calls (and aggregate calls) answered from the cache */
+    uint64_t misses; /* calls that went through the index with the cache on */
+} mqws_topic_cache_stats;
+
+/** Fill `st` (st->size must be set). Returns MQWS_OK or MQWS_EINVAL. */
+MQWS_API int mqws_topic_index_cache_stats_get(const mqws_topic_index *idx,
+                                              mqws_topic_cache_stats *st);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Retained message store. */

@@ -176,6 +176,16 @@ struct mqws_topic_index {
     uint64_t nsubscribers, nsubscriptions, ngroups;
     uint32_t epoch;
     uint64_t rng;
+    /* match cache (see "match cache" below) */
+    uint64_t *ctag;      /* CSET words per set, 64-byte aligned inside cache_mem */
+    struct cline *cache; /* CWAYS * (cache_mask + 1) lines, after the tags */
+    void *cache_mem;
+    size_t cache_size;    /* bytes of cache_mem */
+    uint32_t cache_mask;  /* sets - 1 */
+    uint32_t cache_slots; /* lines, 0 = no cache yet */
+    uint32_t gen;         /* bumped whenever a filter entry is added or removed */
+    uint64_t cache_seed;
+    uint64_t cache_hits, cache_misses;
 };
 
 /* ---- allocation with accounting ------------------------------------------------------------- */
@@ -280,6 +290,124 @@ static void slab_free(mqws_topic_index *x, uint32_t h, size_t sz) {
     uint32_t cls = (uint32_t)(sz >> 3);
     memcpy(F(x, h), &x->free_head[cls], sizeof(uint32_t));
     x->free_head[cls] = h;
+}
+
+/* ---- match cache ---------------------------------------------------------------------------- */
+
+/* A small 4-way set-associative cache of topic name -> the filter entries that matched it.
+ * Each set has a 64-byte header in a tag array (the four lines' tags, a "ghost" tag, the next
+ * victim) and four 128-byte lines in a line array: the topic length and entry count, the topic
+ * bytes from offset 4 and the entry pointers from the end of the line. A tag is
+ * generation << 32 | the high half of the topic hash. A lookup reads one header (one cache
+ * line) and, only when a tag is equal, that line; the tag array is small (16 bytes per line), so
+ * a miss usually touches only cached memory. Lines are written only for topics seen twice
+ * (admission: a topic that misses is recorded as the set's ghost and stored when it misses again
+ * while still the ghost, or at once into a stale line), so random topics do not churn the line
+ * array.
+ *
+ * Entries are stored, not subscribers: a hit reports them with the same code as the index
+ * path, so options, subscriber lists, no-local and shared-group picks are always current. The
+ * set of entries matching a topic changes only when an entry is added or removed, and both
+ * bump x->gen, which makes every line stale at once (a tag is valid only with the current
+ * generation). An entry's memory does not move while it exists (slab chunks stay put), so a
+ * stored pointer is valid as long as the generation is. */
+#define CLINE      128u
+#define CLINE_TEXT 4u  /* offset of the topic bytes */
+#define CACHE_MIN  64u /* lines, when the configured maximum allows */
+#define CACHE_PER  64u /* filters per line as the index grows */
+
+typedef struct cline {
+    uint16_t len;
+    uint8_t n;
+    uint8_t pad;
+    uint8_t text[CLINE - CLINE_TEXT]; /* topic, then free space, then n entry pointers */
+} cline;
+
+/* Set header (CSET words): tags of lines 0..CWAYS-1 (0 = empty: generation 0 is never
+ * current), the ghost tag, the line to replace next (round robin), padding. */
+#define CWAYS  4u
+#define CSET   8u
+#define CGHOST 4u
+#define CNEXT  5u
+
+/* Every line of the cache is stale after this. */
+MQWS_INLINE void cache_invalidate(mqws_topic_index *x) {
+    if (++x->gen == 0) { /* wrapped (after 2^32 changes): clear the tags once */
+        const uint32_t nw = x->cache_slots / CWAYS * CSET;
+        for (uint32_t i = 0; i < nw; i++)
+            x->ctag[i] = 0;
+        x->gen = 1;
+    }
+}
+
+/* Entry k of a line (stored from the end of the line backwards). */
+MQWS_INLINE fent *cline_get(const cline *c, uint32_t k) {
+    fent *f;
+    memcpy(&f, (const uint8_t *)c + CLINE - 8u * (k + 1u), sizeof f);
+    return f;
+}
+
+/* How many entries fit next to a topic of len bytes; negative if the topic does not fit. */
+MQWS_INLINE int cline_room(size_t len) {
+    return len > CLINE - CLINE_TEXT ? -1 : (int)((CLINE - CLINE_TEXT - len) / 8u);
+}
+
+/* Make the cache as large as the index size asks for (one line per CACHE_PER filters, at least
+ * CACHE_MIN, at most the configured maximum). Called after a subscription is committed; the
+ * cache is optional, so a failed allocation just keeps the current one. */
+static void cache_fit(mqws_topic_index *x) {
+    const uint32_t max = x->cfg.match_cache;
+    if (!max)
+        return;
+    uint32_t want = max < CACHE_MIN ? max : CACHE_MIN;
+    while (want < max && (uint64_t)want * CACHE_PER < x->tab_count)
+        want *= 2;
+    if (want <= x->cache_slots)
+        return;
+    const size_t tags = (size_t)want / CWAYS * CSET * sizeof(uint64_t); /* 64 bytes per set */
+    const size_t sz = 64u + tags + (size_t)want * CLINE;
+    void *m = ialloc(x, sz);
+    if (!m)
+        return;
+    memset(m, 0, sz);
+    ifree(x, x->cache_mem, x->cache_size);
+    uint8_t *base = (uint8_t *)m + ((64u - ((uintptr_t)m & 63u)) & 63u);
+    x->cache_mem = m;
+    x->cache_size = sz;
+    x->ctag = (uint64_t *)(void *)base;
+    x->cache = (cline *)(void *)(base + tags);
+    x->cache_slots = want;
+    x->cache_mask = want / CWAYS - 1u;
+}
+
+/* Hash of a whole topic name for the cache: two multiplies per 16-byte block (the last block
+ * overlapping the previous one), seeded, then a final mix. The hash only chooses the set and
+ * filters the compare; a hit always compares the bytes, so a collision costs a miss, never a
+ * wrong answer. */
+MQWS_INLINE uint64_t cache_hash(const uint8_t *t, size_t len, uint64_t seed) {
+    uint64_t h = seed ^ ((uint64_t)len * MQWS__K2), w0, w1;
+    if (len >= 16) {
+        for (size_t i = 0; i + 16 < len; i += 16) {
+            memcpy(&w0, t + i, 8);
+            memcpy(&w1, t + i + 8, 8);
+            h = ((h ^ w0) * MQWS__K1 ^ w1) * MQWS__K2;
+        }
+        memcpy(&w0, t + len - 16, 8);
+        memcpy(&w1, t + len - 8, 8);
+    } else if (len >= 8) {
+        memcpy(&w0, t, 8);
+        memcpy(&w1, t + len - 8, 8);
+    } else if (len >= 4) {
+        uint32_t p, q;
+        memcpy(&p, t, 4);
+        memcpy(&q, t + len - 4, 4);
+        w0 = p;
+        w1 = q;
+    } else {
+        w0 = (uint64_t)t[0] << 16 | (uint64_t)t[len >> 1] << 8 | t[len - 1];
+        w1 = 0;
+    }
+    return mqws__topic_mix(((h ^ w0) * MQWS__K1 ^ w1) * MQWS__K2);
 }
 
 /* ---- filters: levels, shape, key ------------------------------------------------------------ */
@@ -517,6 +645,7 @@ static void tab_del(mqws_topic_index *x, uint32_t i) {
     x->tab[i].fh = 0;
     x->tab[i].hash = SLOT_EMPTY;
     x->tab_count--;
+    cache_invalidate(x);
 }
 
 static int fent_is(const fent *f, uint32_t sid, mqws_view filter, mqws_view group) {
@@ -696,6 +825,12 @@ mqws_topic_index *mqws_topic_index_new(const mqws_topic_index_config *cfg) {
         c.max_shapes = 65535u;
     if (c.max_subscriptions == 0 || c.max_subscriptions > OPOS_MASK)
         c.max_subscriptions = OPOS_MASK;
+    if (c.match_cache) { /* a power of two, at least one set of four lines, at most 2^24 */
+        uint32_t m = 4;
+        while (m < (1u << 24) && m * 2u <= c.match_cache)
+            m *= 2;
+        c.match_cache = m;
+    }
     const mqws_allocator *a = mqws__allocator_or_default(c.allocator);
     mqws_topic_index *x = mqws__alloc(a, sizeof *x);
     if (!x)
@@ -706,6 +841,8 @@ mqws_topic_index *mqws_topic_index_new(const mqws_topic_index_config *cfg) {
     x->bytes = sizeof *x;
     x->nchunks = 1; /* chunk index 0 is never used, so handle 0 means "empty" */
     x->rng = c.seed ? c.seed : 0x9E3779B97F4A7C15ull;
+    x->gen = 1;
+    x->cache_seed = mqws__topic_mix(c.seed ^ 0x63616368656b6579ull);
     return x;
 }
 
@@ -732,6 +869,8 @@ void mqws_topic_index_free(mqws_topic_index *x) {
     mqws__free(x->a, x->tab, (size_t)x->tab_size * sizeof(slot));
     mqws__free(x->a, x->shapes, x->shapes_cap * sizeof(shape));
     mqws__free(x->a, x->active, x->shapes_cap * sizeof(uint16_t));
+    if (x->cache_mem)
+        mqws__free(x->a, x->cache_mem, x->cache_size);
     mqws__free(x->a, x, sizeof *x);
 }
 
@@ -906,6 +1045,7 @@ int mqws_topic_subscribe(mqws_topic_index *x, mqws_topic_subscriber *o, const ui
             memcpy(f->text + filter.len, group.ptr, group.len);
         tab_put(x->tab, x->tab_cap, hash, fh);
         x->tab_count++;
+        cache_invalidate(x);
         fpos = 0;
         if (v) {
             f->flags = FENT_VEC;
@@ -922,6 +1062,7 @@ int mqws_topic_subscribe(mqws_topic_index *x, mqws_topic_subscriber *o, const ui
     o->ent[o->n].fpos = fpos;
     o->n++;
     x->nsubscriptions++;
+    cache_fit(x); /* optional: nothing to undo if it cannot grow */
     return 1;
 }
 
@@ -1228,11 +1369,26 @@ static void fill(mqws_topic_match_info *m, const sub_rec *r) {
 typedef struct mtopic {
     const uint8_t *t;
     size_t len;
-    uint32_t L;
+    uint32_t L; /* 0: answered from the match cache, skipped by match_split() */
     uint64_t whole;
     uint32_t off[LEVEL_SLOTS];
     uint64_t hw[LEVEL_SLOTS];
 } mtopic;
+
+/* The entries that matched one topic, for the match cache: `cap` < 0 when the result cannot be
+ * cached (the topic or its entries do not fit in a line, or the callback stopped). */
+typedef struct mcol {
+    int n, cap;
+    fent *e[(CLINE - CLINE_TEXT) / 8u];
+} mcol;
+
+/* Record entry f as matching (the cache path only uses complete lists). */
+MQWS_INLINE void mcol_add(mcol *col, fent *f) {
+    if (col->n < col->cap)
+        col->e[col->n++] = f;
+    else
+        col->cap = -1;
+}
 
 typedef struct kent { /* a key to probe */
     uint32_t key;
@@ -1255,13 +1411,15 @@ typedef struct mctx {
     mqws_topic_match_fn fn;
     void *ctx;
     int reported;
+    int stopped;
+    mcol *col; /* per topic of tp[], for the match cache; NULL when it is off */
     uint32_t nk, nc;
     kent keys[MAXKEYS];
     cent cand[MAXCAND];
 } mctx;
 
 /* Report one matching entry. Returns non-zero if the callback stopped. */
-static int report(mctx *c, fent *f, uint32_t top) {
+static int report(mctx *c, fent *f, const uint8_t *t, size_t len, uint32_t top) {
     mqws_topic_match_info m;
     m.filter.ptr = f->text;
     m.filter.len = f->len;
@@ -1279,9 +1437,8 @@ static int report(mctx *c, fent *f, uint32_t top) {
         return c->fn(c->ctx, &m);
     }
     if (f->glen) { /* one member of a shared group */
-        const mtopic *tp = &c->tp[top];
         vec_hdr *v = f->u.vec;
-        fill(&m, &VEC_ITEMS(v)[pick_member(c->x, v, c->pub, tp->t, tp->len)]);
+        fill(&m, &VEC_ITEMS(v)[pick_member(c->x, v, c->pub, t, len)]);
         m.shared = 1;
         c->reported++;
         return c->fn(c->ctx, &m);
@@ -1321,12 +1478,18 @@ static int flush_cands(mctx *c) {
         }
         PREFETCH((f->flags & FENT_VEC) ? (const void *)VEC_ITEMS(f->u.vec)
                                        : (const void *)f->u.one.owner);
+        if (c->col)
+            mcol_add(&c->col[ce.top], f);
         oktop[nok] = ce.top;
         ok[nok++] = f;
     }
-    for (uint32_t k = 0; k < nok; k++)
-        if (report(c, ok[k], oktop[k]))
+    for (uint32_t k = 0; k < nok; k++) {
+        const mtopic *tp = &c->tp[oktop[k]];
+        if (report(c, ok[k], tp->t, tp->len, oktop[k])) {
+            c->stopped = 1;
             return 1;
+        }
+    }
     return 0;
 }
 
@@ -1360,10 +1523,12 @@ static int flush_keys(mctx *c) {
  * prefetching its home slot; (2) walk those slots, prefetching candidate entries; (3) verify
  * and report. */
 static int match_split(mqws_topic_index *x, mtopic *tp, uint32_t n, const mqws_topic_publish *pub,
-                       mqws_topic_match_fn fn, void *ctx) {
+                       mqws_topic_match_fn fn, void *ctx, mcol *col, int *stopped) {
     if (x->tab_count == 0)
         return 0;
     mctx c;
+    c.stopped = 0;
+    c.col = col;
     c.x = x;
     c.tp = tp;
     c.pub = pub;
@@ -1376,6 +1541,8 @@ static int match_split(mqws_topic_index *x, mtopic *tp, uint32_t n, const mqws_t
     const uint16_t *active = x->active;
     for (uint32_t j = 0; j < n; j++) {
         const uint32_t L = tp[j].L;
+        if (L == 0) /* answered from the match cache */
+            continue;
         const uint32_t *off = tp[j].off;
         const uint8_t *t = tp[j].t;
         const int dollar = t[0] == '$';
@@ -1397,13 +1564,16 @@ static int match_split(mqws_topic_index *x, mtopic *tp, uint32_t n, const mqws_t
                                                               tp[j].len, x->cfg.seed));
             }
             const uint32_t key = key_final(k, sh->seed);
-            if (c.nk == MAXKEYS && flush_keys(&c))
+            if (c.nk == MAXKEYS && flush_keys(&c)) {
+                *stopped = 1;
                 return c.reported;
+            }
             PREFETCH(&x->tab[home_of(key, cap)]);
             c.keys[c.nk++] = (kent){key, sid, (uint8_t)j, (uint8_t)(w0 == nlev && !sh->tail)};
         }
     }
-    flush_keys(&c);
+    if (flush_keys(&c))
+        *stopped = 1;
     return c.reported;
 }
 
@@ -1412,14 +1582,51 @@ static int match_split(mqws_topic_index *x, mtopic *tp, uint32_t n, const mqws_t
 #define ONE_KEYS 16u
 #define ONE_CAND 16u
 
-/* Verify the candidates of one topic (entries prefetched by the walk) and report the matches.
- * ck[k] is the index of the candidate's key in sids[]. Returns non-zero if the callback
- * stopped. */
+/* Report one matching entry: the common one-subscriber entry inline, lists and shared groups
+ * through report(). Returns non-zero if the callback stopped. */
+MQWS_INLINE int report_entry(mqws_topic_index *x, fent *f, const uint8_t *t, size_t len,
+                             uint32_t top, const mqws_topic_publish *pub, mqws_topic_match_fn fn,
+                             void *ctx, int *reported) {
+    if (!(f->flags & FENT_VEC)) { /* the common case: one subscriber, inline */
+        const sub_rec *r = &f->u.one;
+        const uint32_t op = r->opos_opts >> OPT_SHIFT;
+        mqws_topic_subscriber *o = r->owner;
+        if ((op & OPT_NL) && pub && o == pub->publisher) /* [MQTT-3.8.3-3] */
+            return 0;
+        mqws_topic_match_info m;
+        m.subscriber = o;
+        m.user = o->user;
+        m.filter.ptr = f->text;
+        m.filter.len = f->len;
+        m.group.ptr = f->text + f->len;
+        m.group.len = 0;
+        m.subscription_id = r->id;
+        m.max_qos = (uint8_t)(op & OPT_QOS);
+        m.retain_as_published = (uint8_t)((op & OPT_RAP) != 0);
+        m.retain_handling = (uint8_t)OPT_RH(op);
+        m.shared = 0;
+        m.topic_index = top;
+        ++*reported;
+        return fn(ctx, &m);
+    }
+    mctx c; /* report() reads only these fields */
+    c.x = x;
+    c.pub = pub;
+    c.fn = fn;
+    c.ctx = ctx;
+    c.reported = 0;
+    const int stop = report(&c, f, t, len, top);
+    *reported += c.reported;
+    return stop;
+}
+
+/* Verify the candidates of one topic (entries prefetched by the walk) and report the matches,
+ * recording them in `col` for the cache. ck[k] is the index of the candidate's key in sids[].
+ * Returns non-zero if the callback stopped. */
 MQWS_INLINE int one_verify(mqws_topic_index *x, const uint32_t *fhs, const uint8_t *ck, uint32_t nc,
                            const uint16_t *sids, const uint8_t *t, size_t len, const uint32_t *off,
                            const mqws_topic_publish *pub, mqws_topic_match_fn fn, void *ctx,
-                           int *reported) {
-    const mqws_topic_subscriber *publisher = pub ? pub->publisher : NULL;
+                           int *reported, mcol *col) {
     for (uint32_t k = 0; k < nc; k++) {
         fent *f = F(x, fhs[k]);
         const uint32_t sid = sids[ck[k]];
@@ -1430,44 +1637,11 @@ MQWS_INLINE int one_verify(mqws_topic_index *x, const uint32_t *fhs, const uint8
         } else if (f->shape != sid || !verify_wild(f, sh, t, off)) {
             continue;
         }
-        if (!(f->flags & FENT_VEC)) { /* the common case: one subscriber, inline */
-            const sub_rec *r = &f->u.one;
-            const uint32_t op = r->opos_opts >> OPT_SHIFT;
-            mqws_topic_subscriber *o = r->owner;
-            if ((op & OPT_NL) && o == publisher) /* [MQTT-3.8.3-3] */
-                continue;
-            mqws_topic_match_info m;
-            m.subscriber = o;
-            m.user = o->user;
-            m.filter.ptr = f->text;
-            m.filter.len = f->len;
-            m.group.ptr = f->text + f->len;
-            m.group.len = 0;
-            m.subscription_id = r->id;
-            m.max_qos = (uint8_t)(op & OPT_QOS);
-            m.retain_as_published = (uint8_t)((op & OPT_RAP) != 0);
-            m.retain_handling = (uint8_t)OPT_RH(op);
-            m.shared = 0;
-            m.topic_index = 0;
-            ++*reported;
-            if (fn(ctx, &m))
-                return 1;
-            continue;
-        }
-        mtopic tp; /* report() reads only t and len of it (shared groups) */
-        tp.t = t;
-        tp.len = len;
-        mctx c;
-        c.x = x;
-        c.tp = &tp;
-        c.pub = pub;
-        c.fn = fn;
-        c.ctx = ctx;
-        c.reported = 0;
-        const int stop = report(&c, f, 0);
-        *reported += c.reported;
-        if (stop)
+        mcol_add(col, f);
+        if (report_entry(x, f, t, len, 0, pub, fn, ctx, reported)) {
+            col->cap = -1;
             return 1;
+        }
     }
     return 0;
 }
@@ -1477,7 +1651,7 @@ MQWS_INLINE int one_verify(mqws_topic_index *x, const uint32_t *fhs, const uint8
  * match_split(), without its per-batch staging. */
 static int match_one(mqws_topic_index *x, const uint8_t *t, size_t len, const uint32_t *off,
                      const uint64_t *hw, uint64_t whole, uint32_t L, const mqws_topic_publish *pub,
-                     mqws_topic_match_fn fn, void *ctx) {
+                     mqws_topic_match_fn fn, void *ctx, mcol *col) {
     if (x->tab_count == 0)
         return 0;
     const slot *tab = x->tab;
@@ -1545,7 +1719,7 @@ static int match_one(mqws_topic_index *x, const uint8_t *t, size_t len, const ui
                 }
             }
         full:
-            if (one_verify(x, fhs, ck, nc, sids, t, len, off, pub, fn, ctx, &reported))
+            if (one_verify(x, fhs, ck, nc, sids, t, len, off, pub, fn, ctx, &reported, col))
                 return reported;
             if (!resume)
                 break;
@@ -1554,35 +1728,153 @@ static int match_one(mqws_topic_index *x, const uint8_t *t, size_t len, const ui
     return reported;
 }
 
+/* Report the entries of a cache line (a hit). */
+/* Report the entries of a cache line (a hit) for topic `top` of a batch (0 for a single
+ * match). Returns non-zero if the callback stopped. */
+static int cache_report(mqws_topic_index *x, const cline *c, const uint8_t *t, size_t len,
+                        uint32_t top, const mqws_topic_publish *pub, mqws_topic_match_fn fn,
+                        void *ctx, int *reported) {
+    const uint32_t n = c->n;
+    for (uint32_t k = 0; k < n; k++)
+        if (report_entry(x, cline_get(c, k), t, len, top, pub, fn, ctx, reported))
+            return 1;
+    return 0;
+}
+
+/* Look topic t up in the cache: its line on a hit. On a miss, NULL, with its set and tag in *si
+ * and *tag for cache_put() and in *room how many entries the line could take, or -1 if the
+ * topic is not to be stored. Admission: a missed topic is stored if its set has a stale (or
+ * empty) line, or if it is the set's ghost (it missed there last time too); otherwise it only
+ * becomes the ghost, so one-off topics never write a line. Counts the hit or miss. The cache
+ * must be on (x->cache_slots). */
+MQWS_INLINE const cline *cache_find(mqws_topic_index *x, const uint8_t *t, size_t len, uint32_t *si,
+                                    uint64_t *tag, int *room) {
+    /* Only topics that passed split_name() are ever stored, so a hit is a valid name. */
+    const uint64_t h = cache_hash(t, len, x->cache_seed);
+    const uint32_t s = (uint32_t)h & x->cache_mask;
+    const uint64_t g = x->gen, tg = g << 32 | (h >> 32);
+    uint64_t *st = &x->ctag[(size_t)s * CSET];
+    for (uint32_t w = 0; w < CWAYS; w++) {
+        const cline *c = &x->cache[(size_t)s * CWAYS + w];
+        if (st[w] == tg && c->len == len && bytes_eq(c->text, t, len)) {
+            x->cache_hits++;
+            return c;
+        }
+    }
+    x->cache_misses++;
+    *si = s;
+    *tag = tg;
+    /* Lines are filled in order after an invalidation, so the stale ones are always the last
+     * ones of the set: the last line tells whether any is stale. */
+    if ((st[CWAYS - 1] >> 32) == g && st[CGHOST] != tg) {
+        st[CGHOST] = tg;
+        *room = -1;
+    } else {
+        *room = cline_room(len);
+    }
+    return NULL;
+}
+
+/* Store the entries that matched topic t (tag `tag`) in set si, which cache_find() admitted:
+ * into a stale line if the set has one, else into the next victim. */
+static void cache_put(mqws_topic_index *x, uint32_t si, uint64_t tag, const uint8_t *t, size_t len,
+                      const mcol *col) {
+    uint64_t *st = &x->ctag[(size_t)si * CSET];
+    uint32_t w = 0;
+    while (w < CWAYS && (st[w] >> 32) == x->gen)
+        w++;
+    if (w == CWAYS) { /* every line is current: replace in turn */
+        w = (uint32_t)(st[CNEXT] % CWAYS);
+        st[CNEXT] = w + 1u;
+    }
+    cline *c = &x->cache[(size_t)si * CWAYS + w];
+    st[w] = tag;
+    c->len = (uint16_t)len;
+    c->n = (uint8_t)col->n;
+    memcpy(c->text, t, len);
+    for (int k = 0; k < col->n; k++)
+        memcpy((uint8_t *)c + CLINE - 8u * ((uint32_t)k + 1u), &col->e[k], sizeof col->e[k]);
+}
+
 int mqws_topic_match(mqws_topic_index *x, const uint8_t *t, size_t len,
                      const mqws_topic_publish *pub, mqws_topic_match_fn fn, void *ctx) {
     mtopic tp;
     if (len == 0 || len > x->cfg.max_len)
         return MQWS_EINVAL;
+    mcol col;
+    col.n = 0;
+    col.cap = -1;
+    uint32_t si = 0;
+    uint64_t tag = 0;
+    if (x->cache_slots) {
+        const cline *c = cache_find(x, t, len, &si, &tag, &col.cap);
+        if (c) {
+            int reported = 0;
+            cache_report(x, c, t, len, 0, pub, fn, ctx, &reported);
+            return reported;
+        }
+    }
     tp.t = t;
     tp.len = len;
     tp.L = split_name(x, t, len, tp.off, tp.hw, &tp.whole);
     if (tp.L == 0)
         return MQWS_EINVAL;
-    return match_one(x, t, len, tp.off, tp.hw, tp.whole, tp.L, pub, fn, ctx);
+    const uint32_t gen = x->gen;
+    const int r = match_one(x, t, len, tp.off, tp.hw, tp.whole, tp.L, pub, fn, ctx, &col);
+    /* A stopped match has not seen every entry; a callback that changed the index (which it
+     * must not do) has made the result stale. */
+    if (col.cap >= 0 && x->gen == gen)
+        cache_put(x, si, tag, t, len, &col);
+    return r;
 }
 
 int mqws_topic_match_batch(mqws_topic_index *x, const mqws_view *topics, size_t n,
                            const mqws_topic_publish *pub, mqws_topic_match_fn fn, void *ctx) {
     mtopic tp[MQWS_TOPIC_BATCH_MAX];
+    mcol col[MQWS_TOPIC_BATCH_MAX];
+    const cline *hit[MQWS_TOPIC_BATCH_MAX];
+    uint32_t si[MQWS_TOPIC_BATCH_MAX];
+    uint64_t tag[MQWS_TOPIC_BATCH_MAX];
     if (n > MQWS_TOPIC_BATCH_MAX)
         return MQWS_EINVAL;
+    const int cached = x->cache_slots != 0;
+    uint32_t nhit = 0;
     for (size_t j = 0; j < n; j++) { /* all valid before any report */
+        const uint8_t *t = topics[j].ptr;
         const size_t len = topics[j].len;
         if (len == 0 || len > x->cfg.max_len)
             return MQWS_EINVAL;
-        tp[j].t = topics[j].ptr;
+        tp[j].t = t;
         tp[j].len = len;
-        tp[j].L = split_name(x, topics[j].ptr, len, tp[j].off, tp[j].hw, &tp[j].whole);
+        if (cached) {
+            hit[j] = cache_find(x, t, len, &si[j], &tag[j], &col[j].cap);
+            col[j].n = 0;
+            if (hit[j]) {
+                tp[j].L = 0; /* skipped by match_split() */
+                nhit++;
+                continue;
+            }
+        }
+        tp[j].L = split_name(x, t, len, tp[j].off, tp[j].hw, &tp[j].whole);
         if (tp[j].L == 0)
             return MQWS_EINVAL;
     }
-    return match_split(x, tp, (uint32_t)n, pub, fn, ctx);
+    int reported = 0;
+    if (nhit)
+        for (size_t j = 0; j < n; j++)
+            if (hit[j] &&
+                cache_report(x, hit[j], tp[j].t, tp[j].len, (uint32_t)j, pub, fn, ctx, &reported))
+                return reported;
+    if (nhit == n)
+        return reported;
+    const uint32_t gen = x->gen;
+    int stopped = 0;
+    reported += match_split(x, tp, (uint32_t)n, pub, fn, ctx, cached ? col : NULL, &stopped);
+    if (cached && !stopped && x->gen == gen) /* see mqws_topic_match() */
+        for (size_t j = 0; j < n; j++)
+            if (!hit[j] && col[j].cap >= 0)
+                cache_put(x, si[j], tag[j], tp[j].t, tp[j].len, &col[j]);
+    return reported;
 }
 
 /* ---- aggregation ---------------------------------------------------------------------------- */
@@ -1668,5 +1960,15 @@ int mqws_topic_index_stats_get(const mqws_topic_index *x, mqws_topic_index_stats
     st->subscribers = x->nsubscribers;
     st->shapes = x->nactive;
     st->bytes = x->bytes;
+    return MQWS_OK;
+}
+
+int mqws_topic_index_cache_stats_get(const mqws_topic_index *x, mqws_topic_cache_stats *st) {
+    if (!st || st->size < sizeof(mqws_topic_cache_stats))
+        return MQWS_EINVAL;
+    st->slots = x->cache_slots;
+    st->bytes = x->cache_size;
+    st->hits = x->cache_hits;
+    st->misses = x->cache_misses;
     return MQWS_OK;
 }

@@ -387,6 +387,11 @@ int main(int argc, char **argv) {
                    "bytes, %.2f matches per random topic\n",
                    b.subs, (unsigned long long)st.filters, (unsigned long long)st.shapes,
                    (unsigned long long)st.subscribers, b.c.peak, (double)m1 / (double)total);
+        mqws_topic_cache_stats cs = {sizeof cs, 0, 0, 0, 0, 0};
+        mqws_topic_index_cache_stats_get(b.x, &cs);
+        printf("# %zu: match cache %llu lines, %llu hits, %llu misses\n", b.subs,
+               (unsigned long long)cs.slots, (unsigned long long)cs.hits,
+               (unsigned long long)cs.misses);
         mqws_topic_index_free(b.x);
         free(rt.buf);
         free(rt.off);

@@ -185,7 +185,9 @@ struct mqws_topic_index {
     uint32_t cache_slots; /* lines, 0 = no cache yet */
     uint32_t gen;         /* bumped whenever a filter entry is added or removed */
     uint64_t cache_seed;
-    uint64_t cache_hits, cache_misses;
+    uint64_t cache_hits, cache_misses, cache_bypassed;
+    uint32_t cwin, cwin_hits; /* lookups and hits of the current window */
+    uint32_t cbypass;         /* calls left that skip the cache (low hit rate) */
 };
 
 /* ---- allocation with accounting ------------------------------------------------------------- */
@@ -323,12 +325,21 @@ typedef struct cline {
     uint8_t text[CLINE - CLINE_TEXT]; /* topic, then free space, then n entry pointers */
 } cline;
 
-/* Set header (CSET words): tags of lines 0..CWAYS-1 (0 = empty: generation 0 is never
- * current), the ghost tag, the line to replace next (round robin), padding. */
-#define CWAYS  4u
-#define CSET   8u
-#define CGHOST 4u
-#define CNEXT  5u
+/* Set header (CSET words, 64 bytes): tags of lines 0..CWAYS-1 (0 = empty: generation 0 is
+ * never current), CGHOSTS ghost tags (names that missed recently and were not stored), and in
+ * the last word the next line to replace (bits 0..7) and the next ghost to replace (bits 8..15),
+ * both round robin, and a count of the misses that were not admitted (bits 16..). */
+#define CWAYS   4u
+#define CSET    8u
+#define CGHOST  4u /* first ghost word */
+#define CGHOSTS 3u
+#define CNEXT   7u
+#define CADMIT  8u /* a power of two */
+/* Bypass: the hit rate is judged over windows of max(CWIN_MIN, lines) lookups; below 1 in
+ * CBYPASS_RATE the next CBYPASS_LEN windows' worth of calls skip the cache. */
+#define CWIN_MIN     256u
+#define CBYPASS_RATE 8u
+#define CBYPASS_LEN  16u
 
 /* Every line of the cache is stale after this. */
 MQWS_INLINE void cache_invalidate(mqws_topic_index *x) {
@@ -1369,26 +1380,11 @@ static void fill(mqws_topic_match_info *m, const sub_rec *r) {
 typedef struct mtopic {
     const uint8_t *t;
     size_t len;
-    uint32_t L; /* 0: answered from the match cache, skipped by match_split() */
+    uint32_t L;
     uint64_t whole;
     uint32_t off[LEVEL_SLOTS];
     uint64_t hw[LEVEL_SLOTS];
 } mtopic;
-
-/* The entries that matched one topic, for the match cache: `cap` < 0 when the result cannot be
- * cached (the topic or its entries do not fit in a line, or the callback stopped). */
-typedef struct mcol {
-    int n, cap;
-    fent *e[(CLINE - CLINE_TEXT) / 8u];
-} mcol;
-
-/* Record entry f as matching (the cache path only uses complete lists). */
-MQWS_INLINE void mcol_add(mcol *col, fent *f) {
-    if (col->n < col->cap)
-        col->e[col->n++] = f;
-    else
-        col->cap = -1;
-}
 
 typedef struct kent { /* a key to probe */
     uint32_t key;
@@ -1411,15 +1407,13 @@ typedef struct mctx {
     mqws_topic_match_fn fn;
     void *ctx;
     int reported;
-    int stopped;
-    mcol *col; /* per topic of tp[], for the match cache; NULL when it is off */
     uint32_t nk, nc;
     kent keys[MAXKEYS];
     cent cand[MAXCAND];
 } mctx;
 
 /* Report one matching entry. Returns non-zero if the callback stopped. */
-static int report(mctx *c, fent *f, const uint8_t *t, size_t len, uint32_t top) {
+static int report(mctx *c, fent *f, uint32_t top) {
     mqws_topic_match_info m;
     m.filter.ptr = f->text;
     m.filter.len = f->len;
@@ -1437,8 +1431,9 @@ static int report(mctx *c, fent *f, const uint8_t *t, size_t len, uint32_t top) 
         return c->fn(c->ctx, &m);
     }
     if (f->glen) { /* one member of a shared group */
+        const mtopic *tp = &c->tp[top];
         vec_hdr *v = f->u.vec;
-        fill(&m, &VEC_ITEMS(v)[pick_member(c->x, v, c->pub, t, len)]);
+        fill(&m, &VEC_ITEMS(v)[pick_member(c->x, v, c->pub, tp->t, tp->len)]);
         m.shared = 1;
         c->reported++;
         return c->fn(c->ctx, &m);
@@ -1478,18 +1473,12 @@ static int flush_cands(mctx *c) {
         }
         PREFETCH((f->flags & FENT_VEC) ? (const void *)VEC_ITEMS(f->u.vec)
                                        : (const void *)f->u.one.owner);
-        if (c->col)
-            mcol_add(&c->col[ce.top], f);
         oktop[nok] = ce.top;
         ok[nok++] = f;
     }
-    for (uint32_t k = 0; k < nok; k++) {
-        const mtopic *tp = &c->tp[oktop[k]];
-        if (report(c, ok[k], tp->t, tp->len, oktop[k])) {
-            c->stopped = 1;
+    for (uint32_t k = 0; k < nok; k++)
+        if (report(c, ok[k], oktop[k]))
             return 1;
-        }
-    }
     return 0;
 }
 
@@ -1523,12 +1512,10 @@ static int flush_keys(mctx *c) {
  * prefetching its home slot; (2) walk those slots, prefetching candidate entries; (3) verify
  * and report. */
 static int match_split(mqws_topic_index *x, mtopic *tp, uint32_t n, const mqws_topic_publish *pub,
-                       mqws_topic_match_fn fn, void *ctx, mcol *col, int *stopped) {
+                       mqws_topic_match_fn fn, void *ctx) {
     if (x->tab_count == 0)
         return 0;
     mctx c;
-    c.stopped = 0;
-    c.col = col;
     c.x = x;
     c.tp = tp;
     c.pub = pub;
@@ -1541,8 +1528,6 @@ static int match_split(mqws_topic_index *x, mtopic *tp, uint32_t n, const mqws_t
     const uint16_t *active = x->active;
     for (uint32_t j = 0; j < n; j++) {
         const uint32_t L = tp[j].L;
-        if (L == 0) /* answered from the match cache */
-            continue;
         const uint32_t *off = tp[j].off;
         const uint8_t *t = tp[j].t;
         const int dollar = t[0] == '$';
@@ -1564,17 +1549,29 @@ static int match_split(mqws_topic_index *x, mtopic *tp, uint32_t n, const mqws_t
                                                               tp[j].len, x->cfg.seed));
             }
             const uint32_t key = key_final(k, sh->seed);
-            if (c.nk == MAXKEYS && flush_keys(&c)) {
-                *stopped = 1;
+            if (c.nk == MAXKEYS && flush_keys(&c))
                 return c.reported;
-            }
             PREFETCH(&x->tab[home_of(key, cap)]);
             c.keys[c.nk++] = (kent){key, sid, (uint8_t)j, (uint8_t)(w0 == nlev && !sh->tail)};
         }
     }
-    if (flush_keys(&c))
-        *stopped = 1;
+    flush_keys(&c);
     return c.reported;
+}
+
+/* The entries that matched one topic, for the match cache: `cap` < 0 when the result cannot be
+ * cached (the topic or its entries do not fit in a line, or the callback stopped). */
+typedef struct mcol {
+    int n, cap;
+    fent *e[(CLINE - CLINE_TEXT) / 8u];
+} mcol;
+
+/* Record entry f as matching (the cache path only uses complete lists). */
+MQWS_INLINE void mcol_add(mcol *col, fent *f) {
+    if (col->n < col->cap)
+        col->e[col->n++] = f;
+    else
+        col->cap = -1;
 }
 
 /* ---- single-topic path: no staging structures, keys and candidates in small local arrays ---- */
@@ -1585,8 +1582,8 @@ static int match_split(mqws_topic_index *x, mtopic *tp, uint32_t n, const mqws_t
 /* Report one matching entry: the common one-subscriber entry inline, lists and shared groups
  * through report(). Returns non-zero if the callback stopped. */
 MQWS_INLINE int report_entry(mqws_topic_index *x, fent *f, const uint8_t *t, size_t len,
-                             uint32_t top, const mqws_topic_publish *pub, mqws_topic_match_fn fn,
-                             void *ctx, int *reported) {
+                             const mqws_topic_publish *pub, mqws_topic_match_fn fn, void *ctx,
+                             int *reported) {
     if (!(f->flags & FENT_VEC)) { /* the common case: one subscriber, inline */
         const sub_rec *r = &f->u.one;
         const uint32_t op = r->opos_opts >> OPT_SHIFT;
@@ -1605,17 +1602,21 @@ MQWS_INLINE int report_entry(mqws_topic_index *x, fent *f, const uint8_t *t, siz
         m.retain_as_published = (uint8_t)((op & OPT_RAP) != 0);
         m.retain_handling = (uint8_t)OPT_RH(op);
         m.shared = 0;
-        m.topic_index = top;
+        m.topic_index = 0;
         ++*reported;
         return fn(ctx, &m);
     }
-    mctx c; /* report() reads only these fields */
+    mtopic tp; /* report() reads only t and len of it (shared groups) */
+    tp.t = t;
+    tp.len = len;
+    mctx c;
     c.x = x;
+    c.tp = &tp;
     c.pub = pub;
     c.fn = fn;
     c.ctx = ctx;
     c.reported = 0;
-    const int stop = report(&c, f, t, len, top);
+    const int stop = report(&c, f, 0);
     *reported += c.reported;
     return stop;
 }
@@ -1638,7 +1639,7 @@ MQWS_INLINE int one_verify(mqws_topic_index *x, const uint32_t *fhs, const uint8
             continue;
         }
         mcol_add(col, f);
-        if (report_entry(x, f, t, len, 0, pub, fn, ctx, reported)) {
+        if (report_entry(x, f, t, len, pub, fn, ctx, reported)) {
             col->cap = -1;
             return 1;
         }
@@ -1728,25 +1729,35 @@ static int match_one(mqws_topic_index *x, const uint8_t *t, size_t len, const ui
     return reported;
 }
 
-/* Report the entries of a cache line (a hit). */
-/* Report the entries of a cache line (a hit) for topic `top` of a batch (0 for a single
- * match). Returns non-zero if the callback stopped. */
+/* Report the entries of a cache line (a hit); returns the number of reports. */
 static int cache_report(mqws_topic_index *x, const cline *c, const uint8_t *t, size_t len,
-                        uint32_t top, const mqws_topic_publish *pub, mqws_topic_match_fn fn,
-                        void *ctx, int *reported) {
+                        const mqws_topic_publish *pub, mqws_topic_match_fn fn, void *ctx) {
+    int reported = 0;
     const uint32_t n = c->n;
     for (uint32_t k = 0; k < n; k++)
-        if (report_entry(x, cline_get(c, k), t, len, top, pub, fn, ctx, reported))
-            return 1;
-    return 0;
+        if (report_entry(x, cline_get(c, k), t, len, pub, fn, ctx, &reported))
+            break;
+    return reported;
+}
+
+/* End of a window of lookups: if fewer than 1 in CBYPASS_RATE hit, the cache costs more than it
+ * saves (a miss adds ~100 instructions, a hit saves ~800), so skip it for a while. */
+static void cache_judge(mqws_topic_index *x) {
+    if ((uint64_t)x->cwin_hits * CBYPASS_RATE < x->cwin)
+        x->cbypass = x->cwin * CBYPASS_LEN;
+    x->cwin = 0;
+    x->cwin_hits = 0;
 }
 
 /* Look topic t up in the cache: its line on a hit. On a miss, NULL, with its set and tag in *si
  * and *tag for cache_put() and in *room how many entries the line could take, or -1 if the
  * topic is not to be stored. Admission: a missed topic is stored if its set has a stale (or
- * empty) line, or if it is the set's ghost (it missed there last time too); otherwise it only
- * becomes the ghost, so one-off topics never write a line. Counts the hit or miss. The cache
- * must be on (x->cache_slots). */
+ * empty) line, or if it is one of the set's ghosts (it missed there recently too); otherwise it
+ * only becomes a ghost, so one-off topics rarely write a line. Three ghosts, so that a few hot
+ * topics of one set that are not cached yet do not keep replacing each other's ghost; and one
+ * miss in CADMIT that would only become a ghost is stored anyway, so that any number of
+ * competing names makes progress. Counts the
+ * hit or miss. The cache must be on (x->cache_slots). */
 MQWS_INLINE const cline *cache_find(mqws_topic_index *x, const uint8_t *t, size_t len, uint32_t *si,
                                     uint64_t *tag, int *room) {
     /* Only topics that passed split_name() are ever stored, so a hit is a valid name. */
@@ -1758,17 +1769,26 @@ MQWS_INLINE const cline *cache_find(mqws_topic_index *x, const uint8_t *t, size_
         const cline *c = &x->cache[(size_t)s * CWAYS + w];
         if (st[w] == tg && c->len == len && bytes_eq(c->text, t, len)) {
             x->cache_hits++;
+            x->cwin_hits++;
+            x->cwin++;
             return c;
         }
     }
     x->cache_misses++;
+    if (++x->cwin >= (x->cache_slots > CWIN_MIN ? x->cache_slots : CWIN_MIN))
+        cache_judge(x);
     *si = s;
     *tag = tg;
     /* Lines are filled in order after an invalidation, so the stale ones are always the last
      * ones of the set: the last line tells whether any is stale. */
-    if ((st[CWAYS - 1] >> 32) == g && st[CGHOST] != tg) {
-        st[CGHOST] = tg;
-        *room = -1;
+    if ((st[CWAYS - 1] >> 32) == g && st[CGHOST] != tg && st[CGHOST + 1] != tg &&
+        st[CGHOST + 2] != tg) {
+        const uint64_t nx = st[CNEXT] + (1u << 16), k = (nx >> 8 & 0xFFu) % CGHOSTS;
+        st[CGHOST + k] = tg;
+        st[CNEXT] = (nx & ~(uint64_t)0xFF00u) | (k + 1u) << 8;
+        /* Every CADMIT-th such miss of a set is stored anyway: more hot names in one set than
+         * there are ghosts would otherwise replace each other's ghost forever. */
+        *room = (nx >> 16 & (CADMIT - 1u)) ? -1 : cline_room(len);
     } else {
         *room = cline_room(len);
     }
@@ -1784,8 +1804,8 @@ static void cache_put(mqws_topic_index *x, uint32_t si, uint64_t tag, const uint
     while (w < CWAYS && (st[w] >> 32) == x->gen)
         w++;
     if (w == CWAYS) { /* every line is current: replace in turn */
-        w = (uint32_t)(st[CNEXT] % CWAYS);
-        st[CNEXT] = w + 1u;
+        w = (uint32_t)((st[CNEXT] & 0xFFu) % CWAYS);
+        st[CNEXT] = (st[CNEXT] & ~(uint64_t)0xFFu) | (w + 1u);
     }
     cline *c = &x->cache[(size_t)si * CWAYS + w];
     st[w] = tag;
@@ -1807,11 +1827,13 @@ int mqws_topic_match(mqws_topic_index *x, const uint8_t *t, size_t len,
     uint32_t si = 0;
     uint64_t tag = 0;
     if (x->cache_slots) {
-        const cline *c = cache_find(x, t, len, &si, &tag, &col.cap);
-        if (c) {
-            int reported = 0;
-            cache_report(x, c, t, len, 0, pub, fn, ctx, &reported);
-            return reported;
+        if (x->cbypass) {
+            x->cbypass--;
+            x->cache_bypassed++;
+        } else {
+            const cline *c = cache_find(x, t, len, &si, &tag, &col.cap);
+            if (c)
+                return cache_report(x, c, t, len, pub, fn, ctx);
         }
     }
     tp.t = t;
@@ -1831,50 +1853,19 @@ int mqws_topic_match(mqws_topic_index *x, const uint8_t *t, size_t len,
 int mqws_topic_match_batch(mqws_topic_index *x, const mqws_view *topics, size_t n,
                            const mqws_topic_publish *pub, mqws_topic_match_fn fn, void *ctx) {
     mtopic tp[MQWS_TOPIC_BATCH_MAX];
-    mcol col[MQWS_TOPIC_BATCH_MAX];
-    const cline *hit[MQWS_TOPIC_BATCH_MAX];
-    uint32_t si[MQWS_TOPIC_BATCH_MAX];
-    uint64_t tag[MQWS_TOPIC_BATCH_MAX];
     if (n > MQWS_TOPIC_BATCH_MAX)
         return MQWS_EINVAL;
-    const int cached = x->cache_slots != 0;
-    uint32_t nhit = 0;
     for (size_t j = 0; j < n; j++) { /* all valid before any report */
-        const uint8_t *t = topics[j].ptr;
         const size_t len = topics[j].len;
         if (len == 0 || len > x->cfg.max_len)
             return MQWS_EINVAL;
-        tp[j].t = t;
+        tp[j].t = topics[j].ptr;
         tp[j].len = len;
-        if (cached) {
-            hit[j] = cache_find(x, t, len, &si[j], &tag[j], &col[j].cap);
-            col[j].n = 0;
-            if (hit[j]) {
-                tp[j].L = 0; /* skipped by match_split() */
-                nhit++;
-                continue;
-            }
-        }
-        tp[j].L = split_name(x, t, len, tp[j].off, tp[j].hw, &tp[j].whole);
+        tp[j].L = split_name(x, topics[j].ptr, len, tp[j].off, tp[j].hw, &tp[j].whole);
         if (tp[j].L == 0)
             return MQWS_EINVAL;
     }
-    int reported = 0;
-    if (nhit)
-        for (size_t j = 0; j < n; j++)
-            if (hit[j] &&
-                cache_report(x, hit[j], tp[j].t, tp[j].len, (uint32_t)j, pub, fn, ctx, &reported))
-                return reported;
-    if (nhit == n)
-        return reported;
-    const uint32_t gen = x->gen;
-    int stopped = 0;
-    reported += match_split(x, tp, (uint32_t)n, pub, fn, ctx, cached ? col : NULL, &stopped);
-    if (cached && !stopped && x->gen == gen) /* see mqws_topic_match() */
-        for (size_t j = 0; j < n; j++)
-            if (!hit[j] && col[j].cap >= 0)
-                cache_put(x, si[j], tag[j], tp[j].t, tp[j].len, &col[j]);
-    return reported;
+    return match_split(x, tp, (uint32_t)n, pub, fn, ctx);
 }
 
 /* ---- aggregation ---------------------------------------------------------------------------- */
@@ -1970,5 +1961,6 @@ int mqws_topic_index_cache_stats_get(const mqws_topic_index *x, mqws_topic_cache
     st->bytes = x->cache_size;
     st->hits = x->cache_hits;
     st->misses = x->cache_misses;
+    st->bypassed = x->cache_bypassed;
     return MQWS_OK;
 }

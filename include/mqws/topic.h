@@ -11,11 +11,11 @@
  * Thread safety: an index or a store is a single-threaded object. Every call on one index (and
  * on the subscribers it created), or on one store, must be serialised by the caller; matching
  * is NOT read-only (it advances shared-subscription state and aggregation marks, and fills the
- * match cache). Distinct
- * objects are fully independent, so a gateway scales across cores by giving each worker thread
- * its own index (sessions pinned to threads, or one replica per thread fed the same
- * subscribe/unsubscribe stream). Retained message handles (mqws_topic_msg) are immutable; their
- * reference count is not atomic, so a handle shared between threads needs the caller's lock.
+ * match cache). Distinct objects are fully independent, so a gateway scales across cores by
+ * giving each worker thread its own index (sessions pinned to threads, or one replica per
+ * thread fed the same subscribe/unsubscribe stream). Retained message handles (mqws_topic_msg)
+ * are immutable; their reference count is not atomic, so a handle shared between threads needs
+ * the caller's lock.
  *
  * SPDX-License-Identifier: MIT
  */

@@ -208,8 +208,10 @@ static uint64_t dec_pub5(uint64_t n) {
     return acc;
 }
 
-/* Decode only: the values are readable (fields and iterators), not read, as the issue words
- * the target; dec_pub5 above also reads every value. */
+/* Decode only: the values are readable (fields and iterators), not read, as issue 2 words its
+ * targets ("decode (values readable) >= 60 M/s", "SUBSCRIBE with 3 filters decode >= 50 M/s"),
+ * so the targets sit on these cases. dec_pub5 and dec_sub311 also read every value and entry,
+ * as a broker would: stricter, reported beside them without a target. */
 static uint64_t dec_pub5_only(uint64_t n) {
     uint64_t acc = 0;
     mqws_packet p;
@@ -255,10 +257,10 @@ static const bench_case cases[] = {
     {"pub311_encode_iov", "3.1.1 PUBLISH encode_publish_iov", iov_pub311, 0},
     {"pub5_encode", "5.0 PUBLISH+3 props encode", enc_pub5, 40},
     {"pub5_encode_iov", "5.0 PUBLISH+3 props encode_publish_iov", iov_pub5, 0},
-    {"pub5_decode", "5.0 PUBLISH+3 props decode, values read", dec_pub5, 60},
-    {"pub5_decode_only", "5.0 PUBLISH+3 props decode (values readable)", dec_pub5_only, 0},
-    {"sub311_decode", "3.1.1 SUBSCRIBE x3 decode, entries read", dec_sub311, 50},
-    {"sub311_decode_only", "3.1.1 SUBSCRIBE x3 decode (entries readable)", dec_sub311_only, 0},
+    {"pub5_decode", "5.0 PUBLISH+3 props decode, values read", dec_pub5, 0},
+    {"pub5_decode_only", "5.0 PUBLISH+3 props decode (values readable)", dec_pub5_only, 60},
+    {"sub311_decode", "3.1.1 SUBSCRIBE x3 decode, entries read", dec_sub311, 0},
+    {"sub311_decode_only", "3.1.1 SUBSCRIBE x3 decode (entries readable)", dec_sub311_only, 50},
     {"sub5_decode", "5.0 SUBSCRIBE x3 decode, entries read", dec_sub5, 0},
 };
 
@@ -350,7 +352,7 @@ int main(int argc, char **argv) {
            "filters = %zu / %zu bytes\n",
            len_pub311, len_pub5, len_sub311, len_sub5);
     printf("# median of %d runs of %.2f s of thread CPU time each\n", reps, slice);
-    printf("%-46s %10s %9s %8s\n", "case", "M pkt/s", "ns/pkt", "target");
+    printf("%-46s %10s %9s %8s %8s\n", "case", "M pkt/s", "ns/pkt", "target", "best");
 
     double results[sizeof cases / sizeof cases[0]];
     unsigned long allocs = 0;
@@ -371,7 +373,10 @@ int main(int argc, char **argv) {
                      cases[c].target);
             missed += m < cases[c].target;
         }
-        printf("%-46s %10.1f %9.2f %8s\n", cases[c].name, m, 1e3 / m, target);
+        /* "best": the fastest run; other work on a shared machine only ever slows a run down,
+         * so the best run shows what the code does when left alone. Targets use the median. */
+        printf("%-46s %10.1f %9.2f %8s %8.1f\n", cases[c].name, m, 1e3 / m, target,
+               r[reps - 1] / 1e6);
         fflush(stdout);
         results[c] = m;
     }

@@ -1157,14 +1157,8 @@ static void will_publish_now(mqws_broker *b, bk_conn *c) {
     if (c->sess)
         c->sess->will_sent = 1;
     mqws_packet p;
-    mqws_packet_init(&p, MQWS_PKT_PUBLISH);
-    p.qos = w->qos;
-    p.retain = w->retain;
-    p.topic.ptr = w->data;
-    p.topic.len = w->topic_len;
-    p.payload.ptr = w->data + w->topic_len;
-    p.payload.len = w->payload_len;
-    mqws__props_from_block(w->data + w->topic_len + w->payload_len, w->props_len, &p.props);
+    mqws__stored_publish(&p, w->data, w->topic_len, w->payload_len, w->props_len, w->qos,
+                         w->retain);
     if (w->has_expiry) {
         p.props.message_expiry = w->expiry;
         p.props.present |= MQWS_PROPF_MESSAGE_EXPIRY_INTERVAL;

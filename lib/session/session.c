@@ -273,6 +273,18 @@ static void list_append(sess_msg **head, sess_msg **tail, sess_msg *m) {
     *tail = m;
 }
 
+void mqws__stored_publish(mqws_packet *p, const uint8_t *data, size_t topic_len, size_t payload_len,
+                          size_t props_len, uint8_t qos, uint8_t retain) {
+    mqws_packet_init(p, MQWS_PKT_PUBLISH);
+    p->qos = qos;
+    p->retain = retain;
+    p->topic.ptr = data;
+    p->topic.len = topic_len;
+    p->payload.ptr = data + topic_len;
+    p->payload.len = payload_len;
+    mqws__props_from_block(data + topic_len + payload_len, props_len, &p->props);
+}
+
 void mqws__props_from_block(const uint8_t *b, size_t len, mqws_props *out) {
     mqws_props_init(out);
     out->raw.ptr = b;
@@ -482,14 +494,8 @@ static void fire_will(mqws_session *s) {
     s->will = NULL;
     if (s->cb->on_will) {
         mqws_packet p;
-        mqws_packet_init(&p, MQWS_PKT_PUBLISH);
-        p.qos = w->qos;
-        p.retain = w->retain;
-        p.topic.ptr = w->data;
-        p.topic.len = w->topic_len;
-        p.payload.ptr = w->data + w->topic_len;
-        p.payload.len = w->payload_len;
-        mqws__props_from_block(w->data + w->topic_len + w->payload_len, w->props_len, &p.props);
+        mqws__stored_publish(&p, w->data, w->topic_len, w->payload_len, w->props_len, w->qos,
+                             w->retain);
         p.props.present &= ~MQWS_PROPF_WILL_DELAY_INTERVAL;
         s->cb->on_will(s, &p, s->user);
     }

@@ -202,5 +202,9 @@ size_t mqws__session_heap(const mqws_session *s);
  * data, will delay and user properties (counted; `raw` keeps them for iteration). Shared by
  * the session's message and will records and the broker's. */
 void mqws__props_from_block(const uint8_t *b, size_t len, mqws_props *out);
+/* A PUBLISH over a stored message laid out as topic, payload, property block in `data` (a
+ * will, in the session and in the broker): views into `data`, properties parsed back. */
+void mqws__stored_publish(mqws_packet *p, const uint8_t *data, size_t topic_len, size_t payload_len,
+                          size_t props_len, uint8_t qos, uint8_t retain);
 
 #endif
